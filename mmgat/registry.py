@@ -1,0 +1,37 @@
+"""mmgat's registries.
+
+Each one is a child of the matching mmengine root, so that a config whose ``default_scope``
+is ``mmdet`` or ``mmseg`` can still name an mmgat component as ``type='mmgat.Name'``,
+and a config with ``default_scope='mmgat'`` still finds mmcv / mmengine components
+(``LoadImageFromFile``, ``OptimWrapper``, ...) through the parent.
+"""
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import Registry
+
+DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope='mmgat',
+                    locations=['mmgat.datasets'])
+TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='mmgat',
+                      locations=['mmgat.transforms', 'mmgat.datasets'])
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmgat',
+                  locations=['mmgat.models', 'mmgat.generators'])
+MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS,
+                          scope='mmgat', locations=['mmgat.utils'])
+METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='mmgat',
+                   locations=['mmgat.models', 'mmgat.evaluation'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmgat',
+                 locations=['mmgat.hooks', 'mmgat.utils'])
+# Adversarial attacks: built from config, called as attack(victim, pixels, data_samples).
+# A root of its own: an mmengine root registry takes one child per scope, and 'mmgat' is
+# already the scope of MODELS' child.
+ATTACKS = Registry('attack', scope='mmgat', locations=['mmgat.attacks'])
+# Generators (GAT) are mmengine BaseModels that the Runner must find as `model=...`, so
+# they live in MODELS; GENERATORS names the same registry.
+GENERATORS = MODELS
+
+__all__ = ['DATASETS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'METRICS', 'HOOKS',
+           'ATTACKS', 'GENERATORS']

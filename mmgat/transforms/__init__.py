@@ -1,0 +1,5 @@
+"""Data transforms registered in mmgat's ``TRANSFORMS`` registry."""
+from .loading import LoadForegroundMask
+from .pack_cls_inputs import PackClsInputs
+
+__all__ = ['LoadForegroundMask', 'PackClsInputs']

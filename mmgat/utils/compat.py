@@ -1,0 +1,100 @@
+"""Safe checkpoint loading for mmengine under torch>=2.6.
+
+torch>=2.6 loads checkpoints with ``weights_only=True``, which refuses every pickled
+global it does not know. mmengine checkpoints hold a few harmless ones (the message hub's
+``HistoryBuffer`` with its numpy arrays), so stock mmengine cannot even load its own
+checkpoints for ``tools/test.py`` or ``--resume``.
+
+Importing this module replaces mmengine's loader for local files with one that keeps
+``weights_only=True`` and allows exactly the globals listed in :data:`SAFE_GLOBALS`.
+A checkpoint holding anything else is refused with :class:`UnsafeCheckpointError` naming
+the offending objects; ``weights_only=False`` is never used.
+
+What mmgat saves is kept inside that allowlist by
+:class:`mmgat.hooks.SafeCheckpointHook`: stock mmengine also pickles the message hub's
+statistics methods through ``builtins.getattr``, which can call anything and therefore
+is deliberately *not* allowlisted.
+"""
+import os.path as osp
+import pickle
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+from .errors import UnsafeCheckpointError
+from .safe_history_buffer import SafeHistoryBuffer
+
+
+def _numpy_globals():
+    """Numpy callables needed to rebuild plain arrays, dtypes and scalars.
+
+    They only construct data (no attribute lookup, no imports), which is why torch's own
+    documentation suggests allowlisting them for numpy content.
+    """
+    # numpy 2 moved numpy.core to numpy._core; pickles name whichever wrote them.
+    if int(np.__version__.split('.')[0]) >= 2:
+        from numpy._core import multiarray
+    else:
+        from numpy.core import multiarray
+    items = [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype]
+    # numpy>=1.25 pickles dtypes by their class (numpy.dtypes.Float64DType, ...).
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is not None:
+        items += [getattr(dtypes, name) for name in dir(dtypes)
+                  if name.endswith('DType') and isinstance(getattr(dtypes, name), type)]
+    return items
+
+
+#: Everything a checkpoint may contain besides tensors, containers and Python scalars.
+SAFE_GLOBALS = [HistoryBuffer, SafeHistoryBuffer] + _numpy_globals()
+
+
+def _global_name(obj):
+    return f'{obj.__module__}.{obj.__qualname__}'
+
+
+_SAFE_NAMES = {_global_name(g) for g in SAFE_GLOBALS}
+
+
+def _unsafe_globals(source):
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(source)
+    except Exception:  # not a zip checkpoint: fall back to torch's own message
+        return []
+    return sorted(n for n in names if n not in _SAFE_NAMES)
+
+
+def safe_torch_load(filename, map_location=None):
+    """``torch.load(filename, weights_only=True)`` with mmgat's allowlist.
+
+    Raises:
+        UnsafeCheckpointError: the file pickles an object outside :data:`SAFE_GLOBALS`.
+    """
+    try:
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
+            return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        offending = _unsafe_globals(filename)
+        what = ', '.join(offending) if offending else str(e).strip().splitlines()[-1]
+        raise UnsafeCheckpointError(
+            f"refusing to load checkpoint '{filename}': it contains pickled objects "
+            f'outside the allowlist of mmgat.utils.compat.SAFE_GLOBALS: {what}. '
+            'Loading them could run arbitrary code. If you trust the file, re-save its '
+            "tensors only (e.g. torch.save({'state_dict': ...})) and load that.") from None
+
+
+def _load_from_local(filename, map_location=None):
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    return safe_torch_load(filename, map_location=map_location)
+
+
+def install_safe_checkpoint_loader():
+    """Make mmengine load local checkpoints through :func:`safe_torch_load`."""
+    CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local, force=True)
+
+
+install_safe_checkpoint_loader()

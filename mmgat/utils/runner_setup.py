@@ -1,0 +1,69 @@
+"""What tools/train.py and tools/test.py do to a config before building the Runner."""
+import os
+import os.path as osp
+from datetime import timedelta
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config, ConfigDict
+
+from .config_check import check_cfg_options
+
+SAFE_CHECKPOINT_HOOK = 'mmgat.SafeCheckpointHook'
+
+
+def load_config(path: str, cfg_options: dict = None) -> Config:
+    """Read a config, check ``--cfg-options`` keys against it, then merge them."""
+    if not osp.isfile(path):
+        from .errors import ConfigError
+        raise ConfigError(f"config file '{path}' does not exist")
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def set_work_dir(cfg: Config, work_dir: str, config_path: str) -> None:
+    """CLI > config > ./work_dirs/<config name>, as in mmdet's tools."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def ensure_safe_checkpoint_hook(cfg: Config) -> None:
+    """Add :class:`mmgat.hooks.SafeCheckpointHook` unless the config already has it."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    names = {h.get('type') if isinstance(h, dict) else type(h).__name__ for h in hooks}
+    if not names & {SAFE_CHECKPOINT_HOOK, 'SafeCheckpointHook'}:
+        hooks.append(ConfigDict(type=SAFE_CHECKPOINT_HOOK))
+    cfg.custom_hooks = hooks
+
+
+def adapt_distributed(cfg: Config, launcher: str) -> None:
+    """Make ``--launcher pytorch`` work on machines without CUDA.
+
+    NCCL needs GPUs, so CPU runs use gloo; mmengine's default DDP wrapper pins
+    ``device_ids=[LOCAL_RANK]``, which DDP rejects for a CPU module, and its
+    ``init_dist`` calls ``torch.cuda.set_device``, which a CPU build of torch lacks.
+    """
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    env_cfg = cfg.setdefault('env_cfg', ConfigDict())
+    dist_cfg = env_cfg.setdefault('dist_cfg', ConfigDict())
+    dist_cfg['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or ConfigDict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    if launcher == 'pytorch' and not torch_dist.is_initialized():
+        timeout = dist_cfg.get('timeout', 1800)
+        torch_dist.init_process_group(backend='gloo', timeout=timedelta(seconds=timeout))
+
+
+def set_local_rank_env(local_rank: int) -> None:
+    """``torch.distributed.launch`` passes ``--local-rank``; torchrun sets the variable."""
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(local_rank)

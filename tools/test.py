@@ -1,0 +1,99 @@
+"""Evaluate a trained model.
+
+    python tools/test.py CONFIG CHECKPOINT                      # metric on val
+    python tools/test.py CONFIG CHECKPOINT --split val_ood      # out-of-domain split
+    python tools/test.py CONFIG CHECKPOINT --show-dir vis       # also draw predictions
+    bash tools/dist_test.sh CONFIG CHECKPOINT 2
+
+The metrics are printed and written to ``WORK_DIR/metrics_<split>.json`` (or ``--out``).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmengine.config import DictAction
+from mmengine.dist import is_main_process
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmgat  # noqa: F401  (registers mmgat, installs the safe checkpoint loader)
+from mmgat.utils.cli import exit_on_user_error
+from mmgat.utils.errors import ConfigError
+from mmgat.utils.runner_setup import (adapt_distributed, load_config,
+                                      set_local_rank_env, set_work_dir)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model with mmgat')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs and metrics')
+    parser.add_argument(
+        '--split', default='val', choices=['val', 'val_ood'],
+        help="which split to evaluate: the config's test_dataloader (val) or its "
+        'ood_test_dataloader (val_ood)')
+    parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument('--show-dir', help='draw predictions into WORK_DIR/TIMESTAMP/'
+                        'SHOW_DIR (detection and segmentation)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config entries (each key must exist or be an argument of the '
+        'component it belongs to)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def select_split(cfg, split: str) -> None:
+    if split == 'val':
+        return
+    if 'ood_test_dataloader' not in cfg:
+        raise ConfigError(f"--split {split}: the config has no 'ood_test_dataloader'")
+    cfg.test_dataloader = cfg.ood_test_dataloader
+    cfg.test_evaluator = cfg.get('ood_test_evaluator', cfg.test_evaluator)
+
+
+def enable_visualization(cfg, show_dir: str) -> None:
+    vis_hook = cfg.get('default_hooks', {}).get('visualization')
+    if vis_hook is None:
+        raise ConfigError('--show-dir: this config has no visualization hook '
+                          '(default_hooks.visualization); it is available for detection '
+                          'and segmentation configs')
+    vis_hook['draw'] = True
+    vis_hook['test_out_dir'] = show_dir
+
+
+@exit_on_user_error
+def main(argv=None):
+    args = parse_args(argv)
+    set_local_rank_env(args.local_rank)
+    if not osp.isfile(args.checkpoint):
+        raise ConfigError(f"checkpoint '{args.checkpoint}' does not exist")
+
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    set_work_dir(cfg, args.work_dir, args.config)
+    cfg.load_from = args.checkpoint
+    select_split(cfg, args.split)
+    if args.show_dir:
+        enable_visualization(cfg, args.show_dir)
+
+    adapt_distributed(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    metrics = runner.test()
+
+    if is_main_process():
+        out = args.out or osp.join(cfg.work_dir, f'metrics_{args.split}.json')
+        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+        record = dict(config=args.config, checkpoint=args.checkpoint, split=args.split,
+                      metrics={k: float(v) for k, v in metrics.items()})
+        with open(out, 'w') as f:
+            json.dump(record, f, indent=2)
+        print(f'metrics ({args.split}) written to {out}: {json.dumps(record["metrics"])}')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,80 @@
+"""Train a detector, segmentor or classifier (clean or adversarial) from a config.
+
+    python tools/train.py configs/clean/faster-rcnn_r18_clean_digitscenes.py
+    python tools/train.py CONFIG --work-dir DIR --cfg-options train_cfg.max_iters=100
+    python tools/train.py CONFIG --resume            # continue from DIR/last_checkpoint
+    bash tools/dist_train.sh CONFIG 2                # DDP (NCCL on GPUs, gloo on CPU)
+"""
+import argparse
+import os.path as osp
+
+from mmengine.config import DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmgat  # noqa: F401  (registers mmgat, installs the safe checkpoint loader)
+from mmgat.utils.cli import exit_on_user_error
+from mmgat.utils.runner_setup import (adapt_distributed, ensure_safe_checkpoint_hook,
+                                      load_config, set_local_rank_env, set_work_dir)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a model with mmgat')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument('--amp', action='store_true',
+                        help='enable automatic-mixed-precision training')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate with the total batch size')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from this checkpoint; without a value, from the latest checkpoint '
+        'in the work dir')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config entries, e.g. train_cfg.max_iters=100 (each key must exist '
+        'or be an argument of the component it belongs to)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser.parse_args(argv)
+
+
+@exit_on_user_error
+def main(argv=None):
+    args = parse_args(argv)
+    set_local_rank_env(args.local_rank)
+
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    set_work_dir(cfg, args.work_dir, args.config)
+    ensure_safe_checkpoint_hook(cfg)
+
+    if args.amp:
+        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if optim_wrapper != 'AmpOptimWrapper':
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            raise mmgat.utils.ConfigError(
+                "--auto-scale-lr needs 'auto_scale_lr = dict(enable=..., "
+                "base_batch_size=...)' in the config")
+        cfg.auto_scale_lr.enable = True
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise mmgat.utils.ConfigError(f"--resume: no checkpoint at '{args.resume}'")
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    adapt_distributed(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
