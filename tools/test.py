@@ -3,21 +3,24 @@
     python tools/test.py CONFIG CHECKPOINT                      # metric on val
     python tools/test.py CONFIG CHECKPOINT --split val_ood      # out-of-domain split
     python tools/test.py CONFIG CHECKPOINT --show-dir vis       # also draw predictions
+    python tools/test.py CONFIG CHECKPOINT --attack configs/_base_/attacks/pgd-linf_eps8.py
     bash tools/dist_test.sh CONFIG CHECKPOINT 2
 
 The metrics are printed and written to ``WORK_DIR/metrics_<split>.json`` (or ``--out``).
 """
 import argparse
+import copy
 import json
 import os
 import os.path as osp
 
-from mmengine.config import DictAction
+from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmgat  # noqa: F401  (registers mmgat, installs the safe checkpoint loader)
+from mmgat.registry import HOOKS
 from mmgat.utils.cli import exit_on_user_error
 from mmgat.utils.errors import ConfigError
 from mmgat.utils.runner_setup import (adapt_distributed, load_config,
@@ -33,6 +36,9 @@ def parse_args(argv=None):
         '--split', default='val', choices=['val', 'val_ood'],
         help="which split to evaluate: the config's test_dataloader (val) or its "
         'ood_test_dataloader (val_ood)')
+    parser.add_argument(
+        '--attack', help='evaluate under this attack: a config file defining `attack` '
+        '(and optionally `victim` options), e.g. configs/_base_/attacks/pgd-linf_eps8.py')
     parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument('--show-dir', help='draw predictions into WORK_DIR/TIMESTAMP/'
                         'SHOW_DIR (detection and segmentation)')
@@ -53,6 +59,22 @@ def select_split(cfg, split: str) -> None:
         raise ConfigError(f"--split {split}: the config has no 'ood_test_dataloader'")
     cfg.test_dataloader = cfg.ood_test_dataloader
     cfg.test_evaluator = cfg.get('ood_test_evaluator', cfg.test_evaluator)
+
+
+def add_attack(cfg, attack_file: str) -> dict:
+    """Append an AdversarialHook that attacks every test batch; returns the attack."""
+    if not osp.isfile(attack_file):
+        raise ConfigError(f"--attack: file '{attack_file}' does not exist")
+    attack_cfg = Config.fromfile(attack_file)
+    if 'attack' not in attack_cfg:
+        raise ConfigError(f"--attack: '{attack_file}' defines no `attack = dict(...)`")
+    hook = dict(type='mmgat.AdversarialHook', phase='test',
+                attack=attack_cfg.attack.to_dict(),
+                test_victim=attack_cfg.get('victim', ConfigDict()).to_dict())
+    # Build it now, so that a bad attack config fails before the model is loaded.
+    HOOKS.build(copy.deepcopy(hook))
+    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [hook]
+    return hook['attack']
 
 
 def enable_visualization(cfg, show_dir: str) -> None:
@@ -79,19 +101,23 @@ def main(argv=None):
     select_split(cfg, args.split)
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)
+    attack = add_attack(cfg, args.attack) if args.attack else None
 
     adapt_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     metrics = runner.test()
 
     if is_main_process():
-        out = args.out or osp.join(cfg.work_dir, f'metrics_{args.split}.json')
+        name = args.split
+        if args.attack:
+            name += '_' + osp.splitext(osp.basename(args.attack))[0]
+        out = args.out or osp.join(cfg.work_dir, f'metrics_{name}.json')
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
         record = dict(config=args.config, checkpoint=args.checkpoint, split=args.split,
-                      metrics={k: float(v) for k, v in metrics.items()})
+                      attack=attack, metrics={k: float(v) for k, v in metrics.items()})
         with open(out, 'w') as f:
             json.dump(record, f, indent=2)
-        print(f'metrics ({args.split}) written to {out}: {json.dumps(record["metrics"])}')
+        print(f'metrics ({name}) written to {out}: {json.dumps(record["metrics"])}')
     return metrics
 
 

@@ -1,5 +1,7 @@
 """Data transforms registered in mmgat's ``TRANSFORMS`` registry."""
 from .loading import LoadForegroundMask
 from .pack_cls_inputs import PackClsInputs
+from .random_affine import RandomAffineWarp
+from .universal import ApplyUniversalPerturbation  # noqa: F401
 
-__all__ = ['LoadForegroundMask', 'PackClsInputs']
+__all__ = ['LoadForegroundMask', 'PackClsInputs', 'RandomAffineWarp']

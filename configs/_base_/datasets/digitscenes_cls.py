@@ -3,12 +3,20 @@
 dataset_type = 'mmgat.DigitScenesClsDataset'
 data_root = '{{$MMGAT_DATA_ROOT:data/digitscenes}}/'
 
+# Small random rotations / shifts / scalings against overfitting 2000 images; the
+# foreground mask is warped with the image. Digits are never flipped.
 train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='mmgat.LoadForegroundMask'),
+    dict(type='mmgat.RandomAffineWarp', max_rotate=10, max_translate=0.08,
+         scale=(0.9, 1.1)),
+    dict(type='mmgat.PackClsInputs'),
+]
+test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='mmgat.LoadForegroundMask'),
     dict(type='mmgat.PackClsInputs'),
 ]
-test_pipeline = train_pipeline
 
 train_dataloader = dict(
     batch_size=32,

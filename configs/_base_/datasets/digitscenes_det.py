@@ -13,10 +13,13 @@ train_pipeline = [
     dict(type='Resize', scale=(128, 128), keep_ratio=True),
     dict(type='PackDetInputs'),
 ]
+# Boxes are loaded before Resize so that they lie in the network input's frame, where
+# attacks under test (background masks, detection losses) need them; CocoMetric scores
+# against the annotation file anyway.
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=(128, 128), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=(128, 128), keep_ratio=True),
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]

@@ -1,0 +1,17 @@
+"""Attacks: registered in ``mmgat.registry.ATTACKS``, one algorithm per file.
+
+Each is called as ``attack(victim, pixels, data_samples, iteration=...)`` and returns
+adversarial pixels in [0, 255] (see :class:`BaseAttack`).
+"""
+from .base_attack import (NORMS, BaseAttack, build_attack, check_alpha, check_eps,
+                          check_norm, check_steps, derive_seed, seeded_global_rng)
+from .masks import MASK_MODES, apply_region, check_mask_mode, perturbation_region
+from .pgd import FGSM, PGD
+from .shared_pgd import SharedPGD
+from .universal import UniversalPerturbation  # noqa: F401
+
+__all__ = [
+    'BaseAttack', 'PGD', 'FGSM', 'SharedPGD', 'build_attack', 'derive_seed',
+    'seeded_global_rng', 'check_eps', 'check_alpha', 'check_steps', 'check_norm',
+    'NORMS', 'MASK_MODES', 'check_mask_mode', 'perturbation_region', 'apply_region'
+]

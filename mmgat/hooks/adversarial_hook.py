@@ -1,0 +1,269 @@
+"""Adversarial training and evaluation under attack, as a Runner hook."""
+import copy
+import logging
+import numbers
+from typing import Optional, Sequence, Union
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+
+from mmgat.attacks import build_attack
+from mmgat.registry import HOOKS
+from mmgat.utils.errors import ConfigError
+from mmgat.victims import build_victim, unwrap_model
+
+DATA_BATCH = Optional[Union[dict, tuple, list]]
+MODES = ('replace', 'append')
+PHASES = {
+    'train': ('train', ),
+    'val': ('val', ),
+    'test': ('test', ),
+    'both': ('train', 'test'),
+    'all': ('train', 'val', 'test'),
+}
+
+
+def _parse_phase(phase: Union[str, Sequence[str]]) -> frozenset:
+    names = [phase] if isinstance(phase, str) else list(phase)
+    if not names:
+        raise ConfigError('phase must name at least one of train / val / test')
+    out = set()
+    for name in names:
+        if name not in PHASES:
+            raise ConfigError(f'unknown phase {name!r}; expected one of '
+                              f'{sorted(PHASES)} or a list of train / val / test')
+        out.update(PHASES[name])
+    return frozenset(out)
+
+
+@HOOKS.register_module()
+class AdversarialHook(Hook):
+    """Replace or extend each batch with adversarial examples before the model sees it.
+
+    Before a training iteration the hook turns ``data_batch['inputs']`` into pixels
+    through the model's own data preprocessor (see :mod:`mmgat.victims`), runs the
+    attack on them and writes the adversarial images back into the batch; the train
+    step then runs unchanged (nothing of mmdet / mmseg is patched). Before a test (or
+    val) iteration it does the same inside ``torch.enable_grad()``, always replacing
+    the whole batch, so that ``tools/test.py`` evaluates the model under attack.
+
+    The attack runs on the bare model (a DDP wrapper is unwrapped: no gradient sync;
+    each rank attacks its own batch) in eval mode with frozen parameters: BatchNorm
+    statistics and parameter gradients are untouched. Random starts are seeded by
+    ``(attack seed, rank, runner.iter)`` in training and ``(seed, rank, batch_idx)``
+    in val / test, so a run is reproducible.
+
+    Args:
+        attack (dict): Config of an attack in ``mmgat.registry.ATTACKS``, e.g.
+            ``dict(type='mmgat.PGD', eps=8 / 255, alpha=2 / 255, steps=3)``.
+        mode (str): In training, ``'replace'`` the first ``round(ratio * N)`` images
+            of the batch by their adversarial versions, or ``'append'`` adversarial
+            copies of them (with deep-copied data samples) so the train step sees
+            clean and adversarial images together (1:1 for ``ratio=1``).
+            Defaults to ``'replace'``.
+        ratio (float): Fraction of the batch that is attacked, in (0, 1].
+            Defaults to 1.
+        begin_iter (int): First training iteration that is attacked. Defaults to 0.
+        interval (int): Attack every ``interval`` iterations from ``begin_iter``.
+            Defaults to 1.
+        phase (str | list[str]): ``'train'``, ``'val'``, ``'test'``, ``'both'``
+            (train and test) or ``'all'``, or a list of train / val / test.
+            Defaults to ``'train'``.
+        victim (dict, optional): Options of the victim adapter
+            (:func:`mmgat.victims.build_victim`): ``loss_keys``,
+            ``background_classes``, ``gt_frame`` (detection), ``ignore_index``
+            (segmentation).
+        test_victim (dict, optional): Victim options for val / test; defaults to
+            ``victim``. mmdet's default test pipelines load the boxes after
+            ``Resize``, i.e. in the original image frame: use
+            ``test_victim=dict(gt_frame='original')`` with them.
+
+    Examples:
+        >>> # PGD adversarial training, half of every batch adversarial
+        >>> custom_hooks = [
+        ...     dict(type='mmgat.AdversarialHook',
+        ...          attack=dict(type='mmgat.PGD', eps=8 / 255, alpha=2 / 255,
+        ...                      steps=3),
+        ...          mode='replace', ratio=0.5)
+        ... ]
+        >>> # localized (background-only) training of a segmentor, clean + adv
+        >>> custom_hooks = [
+        ...     dict(type='mmgat.AdversarialHook',
+        ...          attack=dict(type='mmgat.PGD', eps=8 / 255, steps=3,
+        ...                      mask='background'),
+        ...          mode='append', victim=dict(background_classes=[0]))
+        ... ]
+        >>> # evaluation under attack with tools/test.py
+        >>> custom_hooks = [
+        ...     dict(type='mmgat.AdversarialHook', phase='test',
+        ...          attack=dict(type='mmgat.PGD', eps=4 / 255, steps=10))
+        ... ]
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self,
+                 attack: dict,
+                 mode: str = 'replace',
+                 ratio: float = 1.0,
+                 begin_iter: int = 0,
+                 interval: int = 1,
+                 phase: Union[str, Sequence[str]] = 'train',
+                 victim: Optional[dict] = None,
+                 test_victim: Optional[dict] = None) -> None:
+        if mode not in MODES:
+            raise ConfigError(f'unknown mode {mode!r}; expected one of {MODES}')
+        if (not isinstance(ratio, numbers.Real) or isinstance(ratio, bool)
+                or not 0 < ratio <= 1):
+            raise ConfigError(f'ratio must be in (0, 1], got {ratio!r}')
+        for name, value, low in (('begin_iter', begin_iter, 0), ('interval', interval, 1)):
+            if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
+                    or value < low):
+                raise ConfigError(f'{name} must be an int >= {low}, got {value!r}')
+        for name, value in (('victim', victim), ('test_victim', test_victim)):
+            if value is not None and not isinstance(value, dict):
+                raise ConfigError(f'{name} must be a dict of victim options, got '
+                                  f'{type(value).__name__}')
+        self.attack = build_attack(attack)
+        self.mode = mode
+        self.ratio = float(ratio)
+        self.begin_iter = int(begin_iter)
+        self.interval = int(interval)
+        self.phases = _parse_phase(phase)
+        self.victim_cfg = dict(victim or {})
+        self.test_victim_cfg = dict(self.victim_cfg if test_victim is None
+                                    else test_victim)
+        self._victims = {}
+        self._announced = set()
+
+    # ------------------------------------------------------------------ runner hooks
+    def before_train_iter(self, runner, batch_idx: int,
+                          data_batch: DATA_BATCH = None) -> None:
+        """Attack the training batch (in place) if this iteration is selected."""
+        if 'train' not in self.phases or data_batch is None:
+            return
+        it = runner.iter
+        if it < self.begin_iter or (it - self.begin_iter) % self.interval:
+            return
+        self._attack_batch(runner, data_batch, phase='train', mode=self.mode,
+                           ratio=self.ratio, iteration=it)
+
+    def before_val_iter(self, runner, batch_idx: int,
+                        data_batch: DATA_BATCH = None) -> None:
+        """Replace the validation batch by adversarial images (phase 'val'/'all')."""
+        if 'val' in self.phases and data_batch is not None:
+            with torch.enable_grad():
+                self._attack_batch(runner, data_batch, phase='val', mode='replace',
+                                   ratio=1.0, iteration=batch_idx)
+
+    def before_test_iter(self, runner, batch_idx: int,
+                         data_batch: DATA_BATCH = None) -> None:
+        """Replace the test batch by adversarial images (phase 'test'/'both'/'all')."""
+        if 'test' in self.phases and data_batch is not None:
+            # The test loop runs under no_grad; the attack needs gradients.
+            with torch.enable_grad():
+                self._attack_batch(runner, data_batch, phase='test', mode='replace',
+                                   ratio=1.0, iteration=batch_idx)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Store a stateful attack's state (e.g. a universal perturbation).
+
+        Saved as ``checkpoint['mmgat_adversarial'] = dict(attack=<class name>,
+        state=<attack.state_dict()>)``: plain tensors and Python numbers, so the
+        checkpoint still loads with ``weights_only=True``.
+        """
+        state_dict = getattr(self.attack, 'state_dict', None)
+        if callable(state_dict):
+            checkpoint['mmgat_adversarial'] = dict(attack=type(self.attack).__name__,
+                                                   state=state_dict())
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Restore the attack's state saved by :meth:`before_save_checkpoint`.
+
+        Runs on ``--resume`` and on ``load_from`` alike; a checkpoint without the
+        entry (a clean one) or from another attack class leaves the attack as it is.
+        """
+        saved = checkpoint.get('mmgat_adversarial')
+        load_state_dict = getattr(self.attack, 'load_state_dict', None)
+        if not isinstance(saved, dict) or not callable(load_state_dict):
+            return
+        name = type(self.attack).__name__
+        if saved.get('attack') != name:
+            print_log(f'AdversarialHook: the checkpoint holds the state of '
+                      f'{saved.get("attack")!r}, not of {name!r}; not restored',
+                      logger='current', level=logging.WARNING)
+            return
+        load_state_dict(saved['state'])
+        print_log(f'AdversarialHook: restored the {name} state from the checkpoint',
+                  logger='current')
+
+    # ------------------------------------------------------------------ helpers
+    def _victim(self, model, phase: str):
+        """The (cached) victim adapter of the bare model for a phase."""
+        cfg = self.victim_cfg if phase == 'train' else self.test_victim_cfg
+        key = (id(model), phase == 'train')
+        cached = self._victims.get(key)
+        if cached is None or cached.model is not model:
+            cached = build_victim(model, **cfg)
+            self._victims[key] = cached
+        return cached
+
+    def _attack_batch(self, runner, data_batch: dict, phase: str, mode: str,
+                      ratio: float, iteration: int) -> None:
+        if not isinstance(data_batch, dict):
+            raise ConfigError('AdversarialHook needs dict batches (inputs / '
+                              f'data_samples), got {type(data_batch).__name__}')
+        model = unwrap_model(runner.model)
+        victim = self._victim(model, phase)
+        num = len(data_batch['inputs'])
+        count = int(round(ratio * num))
+        if count == 0:
+            return
+        if phase not in self._announced:
+            self._announced.add(phase)
+            print_log(f'AdversarialHook ({phase}): {self.attack} on {count} of {num} '
+                      f'images per batch, mode={mode}', logger='current')
+        pixels, samples, info = victim.to_pixels(data_batch)
+        adv = self.attack(victim, pixels[:count], samples[:count], iteration=iteration)
+        images = self._perturbed_inputs(data_batch['inputs'], victim, pixels[:count],
+                                        adv, info)
+        self._write_back(data_batch, images, mode)
+
+    @staticmethod
+    def _perturbed_inputs(inputs, victim, pixels: torch.Tensor, adv: torch.Tensor,
+                          info: dict) -> list:
+        """The dataloader's images plus the attack's perturbation, as float tensors.
+
+        Adding the perturbation to the original images (instead of using the
+        un-normalised pixels directly) keeps unperturbed pixels bit-identical to the
+        input: un-normalising is exact only up to float rounding.
+        """
+        clean = victim.from_pixels(pixels, info)
+        out = []
+        for orig, new, old in zip(inputs, victim.from_pixels(adv, info), clean):
+            orig = orig.to(device=new.device, dtype=torch.float32)
+            out.append((orig + (new - old)).clamp_(0, 255))
+        return out
+
+    @staticmethod
+    def _write_back(data_batch: dict, images: list, mode: str) -> None:
+        """Put adversarial images into the batch (in place) as the dataloader would."""
+        inputs = data_batch['inputs']
+        count = len(images)
+        if isinstance(inputs, torch.Tensor):
+            adv = torch.stack(images).to(inputs.device)
+            if mode == 'replace':
+                new = inputs.float().clone()  # uint8 cannot hold the perturbation
+                new[:count] = adv
+            else:
+                new = torch.cat([inputs.float(), adv])
+            data_batch['inputs'] = new
+        elif mode == 'replace':
+            data_batch['inputs'] = list(images) + list(inputs[count:])
+        else:
+            data_batch['inputs'] = list(inputs) + list(images)
+        if mode == 'append':
+            samples = list(data_batch['data_samples'])
+            data_batch['data_samples'] = samples + [
+                copy.deepcopy(s) for s in samples[:count]]

@@ -1,0 +1,137 @@
+"""Cost of adversarial training relative to clean training, on the same batches.
+
+    python tools/benchmark.py configs/clean/faster-rcnn_r18_clean_digitscenes.py
+    python tools/benchmark.py CONFIG --steps 3 --iters 10 --out bench.json
+
+Measures, on batches held in memory (data loading excluded), the median time of
+- a training step (forward, backward, optimizer update),
+- one attack step (forward + gradient w.r.t. the pixels only, parameters frozen),
+- a K-step PGD training iteration (AdversarialHook with K steps + the training step),
+and reports attack_step / train_step (target <= 0.9) and
+pgd_iteration / (K * attack_step + train_step) (target <= 1.1: the hook's own overhead),
+plus peak memory. The numbers in the README come from this command.
+"""
+import argparse
+import copy
+import json
+import platform
+import resource
+import statistics
+import time
+from types import SimpleNamespace
+
+import torch
+from mmengine.config import DictAction
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+
+import mmgat  # noqa: F401
+from mmgat.hooks import AdversarialHook
+from mmgat.utils.cli import exit_on_user_error
+from mmgat.utils.runner_setup import load_config
+from mmgat.victims import build_victim
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('--steps', type=int, default=3, help='K, PGD steps')
+    parser.add_argument('--iters', type=int, default=8, help='timed repetitions')
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--out', help='write the results to this JSON file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def median_seconds(fn, iters, warmup):
+    times = []
+    for i in range(warmup + iters):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn(i)
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_memory_mb():
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+@exit_on_user_error
+def main():
+    args = parse_args()
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.work_dir = '/tmp/mmgat_benchmark'
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.persistent_workers = False
+    init_default_scope(cfg.get('default_scope', 'mmgat'))
+    runner = Runner.from_cfg(cfg)
+    model = runner.model
+    optim_wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
+    loader = runner.build_dataloader(cfg.train_dataloader)
+    batches = []
+    for batch in loader:  # held in memory: loading is not what is measured
+        batches.append(batch)
+        if len(batches) == 4:
+            break
+
+    def batch(i):
+        return copy.deepcopy(batches[i % len(batches)])
+
+    model.train()
+
+    def train_step(i):
+        model.train_step(batch(i), optim_wrapper)
+
+    victim = build_victim(model)
+    prepared = [victim.to_pixels(b) for b in batches]
+
+    def attack_step(i):
+        pixels, samples, _ = prepared[i % len(prepared)]
+        with victim.attack_mode():
+            pixels = pixels.clone().requires_grad_(True)
+            loss = victim.loss(pixels, samples)
+            torch.autograd.grad(loss, pixels)
+
+    hook = AdversarialHook(
+        attack=dict(type='mmgat.PGD', eps=4 / 255, alpha=1 / 255, steps=args.steps),
+        mode='replace', ratio=1.0)
+
+    def pgd_iteration(i):
+        data = batch(i)
+        hook.before_train_iter(SimpleNamespace(model=model, iter=i), i, data)
+        model.train_step(data, optim_wrapper)
+
+    t_train = median_seconds(train_step, args.iters, args.warmup)
+    t_attack = median_seconds(attack_step, args.iters, args.warmup)
+    t_pgd = median_seconds(pgd_iteration, args.iters, args.warmup)
+    result = dict(
+        config=args.config,
+        device='cuda:' + torch.cuda.get_device_name() if torch.cuda.is_available()
+        else f'cpu ({torch.get_num_threads()} threads, {platform.processor() or "?"})',
+        batch_size=len(batches[0]['inputs']),
+        pgd_steps=args.steps,
+        train_step_s=t_train,
+        attack_step_s=t_attack,
+        pgd_iteration_s=t_pgd,
+        attack_step_over_train_step=t_attack / t_train,
+        pgd_iteration_over_parts=t_pgd / (args.steps * t_attack + t_train),
+        peak_memory_mb=peak_memory_mb(),
+    )
+    print(json.dumps(result, indent=2))
+    print(f"attack step / train step: {result['attack_step_over_train_step']:.2f} "
+          f"(target <= 0.9); {args.steps}-step PGD iteration / ({args.steps} attack steps "
+          f"+ train step): {result['pgd_iteration_over_parts']:.2f} (target <= 1.1)")
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(result, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
