@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 
 install: $(STAMP)
 
-$(STAMP): tools/install_env.sh setup.py requirements/runtime.txt requirements/build.txt requirements/tests.txt
+$(STAMP): tools/install_env.sh setup.py $(wildcard requirements/*.txt)
 	VENV=$(VENV) bash tools/install_env.sh
 	touch $@
 

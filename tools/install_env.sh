@@ -62,7 +62,8 @@ if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'
 fi
 
 log "runtime and test requirements"
-"${PIP[@]}" -q -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt" "mmcv==$MMCV_VERSION"
+"${PIP[@]}" -q -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/optional.txt" \
+    -r "$ROOT/requirements/tests.txt" "mmcv==$MMCV_VERSION" "setuptools==$SETUPTOOLS_RUNTIME"
 "${PIP[@]}" -q --no-deps --no-build-isolation -e "$ROOT"
 
 "$PY" - <<'PY'

@@ -1,4 +1,5 @@
 """Data transforms registered in mmgat's ``TRANSFORMS`` registry."""
+from .corrupt import Corrupt  # noqa: F401
 from .loading import LoadForegroundMask
 from .pack_cls_inputs import PackClsInputs
 from .random_affine import RandomAffineWarp
