@@ -20,8 +20,8 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BASELINES = [
     ('faster-rcnn_r18', 'detection', 'configs/clean/faster-rcnn_r18_clean_digitscenes.py',
      'coco/bbox_mAP_50', 1.0),
-    ('deeplabv3plus_r18', 'segmentation',
-     'configs/clean/deeplabv3plus_r18_clean_digitscenes.py', 'mIoU', 0.01),
+    ('fpn_r18', 'segmentation',
+     'configs/clean/fpn_r18_clean_digitscenes.py', 'mIoU', 0.01),
     ('resnet18', 'classification', 'configs/clean/resnet18_clean_digitscenes-cls.py',
      'accuracy/top1', 1.0),
 ]

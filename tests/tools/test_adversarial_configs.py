@@ -14,7 +14,7 @@ METHOD_CONFIGS = sorted(
 def test_every_method_has_a_config_per_task():
     assert len(METHOD_CONFIGS) == 9
     for method in ('pgd', 'shared', 'localized'):
-        for model in ('faster-rcnn_r18', 'deeplabv3plus_r18', 'resnet18'):
+        for model in ('faster-rcnn_r18', 'fpn_r18', 'resnet18'):
             assert any(f'/{method}/{model}_{method}_' in c for c in METHOD_CONFIGS)
 
 

@@ -9,7 +9,7 @@ import torch
 from conftest import FAST_OPTIONS, read_scalars
 
 DET = 'configs/clean/faster-rcnn_r18_clean_digitscenes.py'
-SEG = 'configs/clean/deeplabv3plus_r18_clean_digitscenes.py'
+SEG = 'configs/clean/fpn_r18_clean_digitscenes.py'
 CLS = 'configs/clean/resnet18_clean_digitscenes-cls.py'
 
 # config, metric key, upper bound of the metric

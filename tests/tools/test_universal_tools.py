@@ -18,7 +18,7 @@ CLS = 'configs/clean/resnet18_clean_digitscenes-cls.py'
 UNIVERSAL = {
     'cls': 'configs/universal/resnet18_universal_digitscenes-cls.py',
     'det': 'configs/universal/faster-rcnn_r18_universal_digitscenes.py',
-    'seg': 'configs/universal/deeplabv3plus_r18_universal_digitscenes.py',
+    'seg': 'configs/universal/fpn_r18_universal_digitscenes.py',
 }
 ALPHA_PIXELS = 1.0  # alpha=1/255 of the universal configs, in 0-255 units
 # One OpenMP thread per process: tiny models on a shared machine run several times

@@ -1,5 +1,5 @@
 # PGD adversarial training (Madry et al.): clean and L-inf PGD images 1:1 in every batch.
-_base_ = ['../clean/deeplabv3plus_r18_clean_digitscenes.py']
+_base_ = ['../clean/fpn_r18_clean_digitscenes.py']
 custom_hooks = [
     dict(type='mmgat.SafeCheckpointHook'),
     dict(type='mmgat.AdversarialHook',

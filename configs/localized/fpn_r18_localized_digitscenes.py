@@ -1,7 +1,7 @@
 # Localized adversarial training (Rothberg et al.): PGD restricted to the background
 # (outside GT boxes / class-0 pixels / outside the digit mask); the foreground stays
 # bit-identical.
-_base_ = ['../clean/deeplabv3plus_r18_clean_digitscenes.py']
+_base_ = ['../clean/fpn_r18_clean_digitscenes.py']
 custom_hooks = [
     dict(type='mmgat.SafeCheckpointHook'),
     dict(type='mmgat.AdversarialHook',

@@ -2,7 +2,7 @@
 # one persistent perturbation (eps 8/255), one signed-gradient step of 1/255 per
 # iteration; every batch is trained clean + with the perturbation (mode='append').
 # The perturbation is saved in each checkpoint and restored on --resume.
-_base_ = ['../clean/deeplabv3plus_r18_clean_digitscenes.py']
+_base_ = ['../clean/fpn_r18_clean_digitscenes.py']
 
 # mmengine replaces lists from _base_ instead of merging them: repeat the
 # SafeCheckpointHook of the runtime.

@@ -1,5 +1,5 @@
 # Shared adversarial training (Mummadi et al.): heaps of 4 images share one perturbation.
-_base_ = ['../clean/deeplabv3plus_r18_clean_digitscenes.py']
+_base_ = ['../clean/fpn_r18_clean_digitscenes.py']
 custom_hooks = [
     dict(type='mmgat.SafeCheckpointHook'),
     dict(type='mmgat.AdversarialHook',

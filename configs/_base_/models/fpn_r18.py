@@ -1,6 +1,5 @@
-# DeepLabV3+ with a ResNetV1c-18 of configurable width. Digit strokes are 1-4 px thick:
-# a plain FCN head predicts at stride 8 (16x16 logits for a 128 px scene) and blurs them
-# away, while DeepLabV3+'s decoder adds stride-4 features from the first stage.
+# Semantic FPN (Kirillov et al.) on a ResNetV1c-18 of configurable width: the detector's
+# backbone + FPN, with a light head that merges all levels and predicts at stride 4.
 width = 32
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
@@ -20,20 +19,23 @@ model = dict(
         base_channels=width,
         num_stages=4,
         out_indices=(0, 1, 2, 3),
-        strides=(1, 2, 1, 1),
-        dilations=(1, 1, 2, 4),
+        dilations=(1, 1, 1, 1),
+        strides=(1, 2, 2, 2),
         norm_cfg=norm_cfg,
         norm_eval=False,
         style='pytorch',
         contract_dilation=True),
+    neck=dict(
+        type='FPN',
+        in_channels=[width, width * 2, width * 4, width * 8],
+        out_channels=64,
+        num_outs=4),
     decode_head=dict(
-        type='DepthwiseSeparableASPPHead',
-        in_channels=width * 8,
-        in_index=3,
+        type='FPNHead',
+        in_channels=[64, 64, 64, 64],
+        in_index=[0, 1, 2, 3],
+        feature_strides=[4, 8, 16, 32],
         channels=64,
-        dilations=(1, 2, 4, 6),
-        c1_in_channels=width,
-        c1_channels=16,
         dropout_ratio=0.1,
         num_classes=11,
         norm_cfg=norm_cfg,
