@@ -1,7 +1,7 @@
 _base_ = [
     '../_base_/models/fpn_r18.py',
     '../_base_/datasets/digitscenes_seg.py',
-    '../_base_/schedules/sgd_seg_1500it.py',
+    '../_base_/schedules/sgd_seg_2000it.py',
     '../_base_/seg_runtime.py',
 ]
 # Digits cover under 10% of the pixels: without a lower background weight the model sits
