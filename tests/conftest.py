@@ -61,3 +61,18 @@ def read_scalars(work_dir):
     assert logs, f'no scalars.json under {work_dir}'
     with open(logs[-1]) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+@pytest.fixture(scope='module')
+def one_thread():
+    """One torch thread for a module of tiny in-process models.
+
+    OpenMP threads only add synchronisation cost to millisecond-sized convolutions
+    (100x on a busy 2-core machine); the setting is restored for other modules.
+    Use it with ``pytestmark = pytest.mark.usefixtures('one_thread')``.
+    """
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -9,78 +9,19 @@ from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData, PixelData
 
 from mmgat.attacks import FGSM, PGD, build_attack
-from mmgat.models import ImageClassifier
 from mmgat.registry import ATTACKS
 from mmgat.structures import ClsDataSample
 from mmgat.utils.errors import ConfigError
 from mmgat.victims import ClassifierVictim, build_victim
+from tiny_models import cls_model, det_model
+
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 MEAN = [123.675, 116.28, 103.53]
 STD = [58.395, 57.12, 57.375]
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    # Tiny models: OpenMP threads only add synchronisation cost on a busy machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # ---------------------------------------------------------------- tiny models
-def det_model():
-    from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-    sampler = dict(type='RandomSampler', num=64, pos_fraction=0.5, neg_pos_ub=-1)
-    assigner = dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.3,
-                    min_pos_iou=0.3, ignore_iof_thr=-1)
-    coder = dict(type='DeltaXYWHBBoxCoder', target_means=[0.] * 4, target_stds=[1.] * 4)
-    cfg = dict(
-        type='FasterRCNN',
-        data_preprocessor=dict(type='DetDataPreprocessor', mean=MEAN, std=STD,
-                               bgr_to_rgb=True, pad_size_divisor=32),
-        backbone=dict(type='ResNet', depth=18, base_channels=8, out_indices=(0, 1, 2, 3),
-                      frozen_stages=-1, norm_eval=False, style='pytorch'),
-        neck=dict(type='FPN', in_channels=[8, 16, 32, 64], out_channels=16, num_outs=4),
-        rpn_head=dict(
-            type='RPNHead', in_channels=16, feat_channels=16,
-            anchor_generator=dict(type='AnchorGenerator', scales=[2], ratios=[1.0],
-                                  strides=[4, 8, 16, 32]),
-            bbox_coder=coder,
-            loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=True),
-            loss_bbox=dict(type='L1Loss')),
-        roi_head=dict(
-            type='StandardRoIHead',
-            bbox_roi_extractor=dict(
-                type='SingleRoIExtractor', out_channels=16, featmap_strides=[4, 8, 16, 32],
-                roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0)),
-            bbox_head=dict(type='Shared2FCBBoxHead', in_channels=16, fc_out_channels=32,
-                           num_classes=10, bbox_coder=coder,
-                           loss_cls=dict(type='CrossEntropyLoss'),
-                           loss_bbox=dict(type='L1Loss'))),
-        train_cfg=dict(
-            rpn=dict(assigner=dict(assigner, match_low_quality=True),
-                     sampler=dict(sampler, add_gt_as_proposals=False),
-                     allowed_border=-1, pos_weight=-1, debug=False),
-            rpn_proposal=dict(nms_pre=200, max_per_img=50,
-                              nms=dict(type='nms', iou_threshold=0.7), min_bbox_size=0),
-            rcnn=dict(assigner=dict(assigner, match_low_quality=False),
-                      sampler=dict(sampler, add_gt_as_proposals=True),
-                      pos_weight=-1, debug=False)),
-        test_cfg=dict(
-            rpn=dict(nms_pre=200, max_per_img=50, nms=dict(type='nms', iou_threshold=0.7),
-                     min_bbox_size=0),
-            rcnn=dict(score_thr=0.0, nms=dict(type='nms', iou_threshold=0.5),
-                      max_per_img=20)))
-    torch.manual_seed(0)
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        model = MODELS.build(ConfigDict(cfg))
-    model.init_weights()
-    return model
-
-
 def seg_model():
     from mmseg.registry import MODELS
     from mmseg.utils import register_all_modules
@@ -100,18 +41,6 @@ def seg_model():
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmseg'):
         model = MODELS.build(ConfigDict(cfg))
-    model.init_weights()
-    return model
-
-
-def cls_model():
-    torch.manual_seed(0)
-    model = ImageClassifier(
-        backbone=dict(type='mmdet.ResNet', depth=18, base_channels=8, out_indices=(3, ),
-                      norm_eval=False, style='pytorch'),
-        num_classes=10, in_channels=64,
-        data_preprocessor=dict(type='ImgDataPreprocessor', mean=[127.5] * 3,
-                               std=[127.5] * 3, bgr_to_rgb=True))
     model.init_weights()
     return model
 

@@ -8,31 +8,13 @@ from mmengine.logging import MMLogger
 from mmgat.attacks import UniversalPerturbation, build_attack
 from mmgat.attacks.universal import fit_perturbation
 from mmgat.hooks import AdversarialHook, SafeCheckpointHook
-from mmgat.models import ImageClassifier
 from mmgat.structures import ClsDataSample
 from mmgat.utils import safe_torch_load
 from mmgat.utils.errors import ConfigError
 from mmgat.victims import build_victim
+from tiny_models import cls_model
 
-
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def cls_model():
-    torch.manual_seed(0)
-    model = ImageClassifier(
-        backbone=dict(type='mmdet.ResNet', depth=18, base_channels=8, out_indices=(3, ),
-                      norm_eval=False, style='pytorch'),
-        num_classes=10, in_channels=64,
-        data_preprocessor=dict(type='ImgDataPreprocessor', mean=[127.5] * 3,
-                               std=[127.5] * 3, bgr_to_rgb=True))
-    model.init_weights()
-    return model
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def cls_batch(num=4, seed=0, size=32):

@@ -4,28 +4,20 @@ import copy
 import pytest
 import torch
 import torch.distributed as dist
-from mmengine.config import ConfigDict
 from mmengine.dist import get_rank
 from mmengine.logging import MMLogger
 from mmengine.optim import OptimWrapper
 from mmengine.registry import HOOKS as ROOT_HOOKS
-from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 
 from mmgat.hooks import AdversarialHook
-from mmgat.models import ImageClassifier
 from mmgat.structures import ClsDataSample
 from mmgat.utils.errors import ConfigError
+from tiny_models import cls_model, det_model
+
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 ATTACK = dict(type='mmgat.PGD', eps=8 / 255, alpha=2 / 255, steps=2)
-
-
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 class FakeRunner:
@@ -38,18 +30,6 @@ class FakeRunner:
         self.logger = MMLogger.get_current_instance()
 
 
-def cls_model():
-    torch.manual_seed(0)
-    model = ImageClassifier(
-        backbone=dict(type='mmdet.ResNet', depth=18, base_channels=8, out_indices=(3, ),
-                      norm_eval=False, style='pytorch'),
-        num_classes=10, in_channels=64,
-        data_preprocessor=dict(type='ImgDataPreprocessor', mean=[127.5] * 3,
-                               std=[127.5] * 3, bgr_to_rgb=True))
-    model.init_weights()
-    return model
-
-
 def cls_batch(num=4, seed=0):
     gen = torch.Generator().manual_seed(seed)
     samples = []
@@ -60,55 +40,6 @@ def cls_batch(num=4, seed=0):
     inputs = [torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8, generator=gen)
               for _ in range(num)]
     return dict(inputs=inputs, data_samples=samples)
-
-
-def det_model():
-    from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-    coder = dict(type='DeltaXYWHBBoxCoder', target_means=[0.] * 4, target_stds=[1.] * 4)
-    assigner = dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.3,
-                    min_pos_iou=0.3, ignore_iof_thr=-1)
-    sampler = dict(type='RandomSampler', num=32, pos_fraction=0.5, neg_pos_ub=-1)
-    nms = dict(nms_pre=100, max_per_img=20, nms=dict(type='nms', iou_threshold=0.7),
-               min_bbox_size=0)
-    cfg = dict(
-        type='FasterRCNN',
-        data_preprocessor=dict(type='DetDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                               std=[58.395, 57.12, 57.375], bgr_to_rgb=True,
-                               pad_size_divisor=32),
-        backbone=dict(type='ResNet', depth=18, base_channels=8, out_indices=(0, 1, 2, 3),
-                      norm_eval=False, style='pytorch'),
-        neck=dict(type='FPN', in_channels=[8, 16, 32, 64], out_channels=16, num_outs=4),
-        rpn_head=dict(type='RPNHead', in_channels=16, feat_channels=16, bbox_coder=coder,
-                      anchor_generator=dict(type='AnchorGenerator', scales=[2],
-                                            ratios=[1.0], strides=[4, 8, 16, 32]),
-                      loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=True),
-                      loss_bbox=dict(type='L1Loss')),
-        roi_head=dict(
-            type='StandardRoIHead',
-            bbox_roi_extractor=dict(
-                type='SingleRoIExtractor', out_channels=16, featmap_strides=[4, 8, 16, 32],
-                roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0)),
-            bbox_head=dict(type='Shared2FCBBoxHead', in_channels=16, fc_out_channels=32,
-                           num_classes=10, bbox_coder=coder,
-                           loss_cls=dict(type='CrossEntropyLoss'),
-                           loss_bbox=dict(type='L1Loss'))),
-        train_cfg=dict(
-            rpn=dict(assigner=dict(assigner, match_low_quality=True),
-                     sampler=dict(sampler, add_gt_as_proposals=False),
-                     allowed_border=-1, pos_weight=-1, debug=False),
-            rpn_proposal=nms,
-            rcnn=dict(assigner=dict(assigner, match_low_quality=False),
-                      sampler=dict(sampler, add_gt_as_proposals=True),
-                      pos_weight=-1, debug=False)),
-        test_cfg=dict(rpn=nms, rcnn=dict(score_thr=0.0, max_per_img=20,
-                                         nms=dict(type='nms', iou_threshold=0.5))))
-    torch.manual_seed(0)
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        model = MODELS.build(ConfigDict(cfg))
-    model.init_weights()
-    return model
 
 
 def det_batch():
