@@ -1,10 +1,10 @@
-# mmgat: make install | make test | make demo
+# mmgat: make install | make test | make demo | make baselines
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmgat-installed
 PYTEST_ARGS ?=
 
-.PHONY: install test test-fast demo data clean
+.PHONY: install test test-fast demo baselines data clean
 
 install: $(STAMP)
 
@@ -23,9 +23,14 @@ test-fast: install
 data: install
 	$(PY) tools/make_digitscenes.py --out data/digitscenes
 
-# Generate DigitScenes, train and test the clean baselines, print their table.
+# The main job: DigitScenes -> generator -> detector clean and with GAT -> robustness
+# suite on each -> work_dirs/demo/report.md (printed).
 demo: install
 	$(PY) tools/demo.py --work-dir work_dirs/demo
+
+# Clean detection / segmentation / classification baselines -> one table.
+baselines: install
+	$(PY) tools/baselines.py --work-dir work_dirs/baselines
 
 clean:
 	rm -rf work_dirs .pytest_cache

@@ -6,7 +6,7 @@ under torch>=2.6.
 """
 from .version import __version__
 from .utils import compat as _compat  # noqa: F401  (installs the safe checkpoint loader)
-from . import (attacks, datasets, hooks, models, structures, transforms,  # noqa: F401,E402
-               utils, victims)
+from . import (attacks, datasets, evaluation, generators, hooks, models,  # noqa: F401,E402
+               structures, transforms, utils, victims)
 
 __all__ = ['__version__']

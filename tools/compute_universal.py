@@ -30,25 +30,19 @@ from fractions import Fraction
 import torch
 from mmengine.config import DictAction
 from mmengine.registry import MODELS, init_default_scope
-from mmengine.runner import Runner, load_checkpoint, set_random_seed
+from mmengine.runner import load_checkpoint, set_random_seed
 from mmengine.utils import ProgressBar, import_modules_from_strings
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmgat  # noqa: E402,F401  (registers mmgat, installs the safe checkpoint loader)
 from mmgat.attacks import UniversalPerturbation  # noqa: E402
+from mmgat.evaluation.universal import (SPLITS, loads_boxes_after_resize,  # noqa: E402,F401
+                                        perturbation_record, run_spgd,
+                                        sampling_dataloader, universal_victim)
 from mmgat.utils.cli import exit_on_user_error  # noqa: E402
 from mmgat.utils.errors import ConfigError  # noqa: E402
 from mmgat.utils.runner_setup import load_config  # noqa: E402
-from mmgat.victims import DetectorVictim, build_victim  # noqa: E402
-
-#: --split -> the config's dataloader
-SPLITS = {
-    'train': 'train_dataloader',
-    'val': 'val_dataloader',
-    'test': 'test_dataloader',
-    'val_ood': 'ood_test_dataloader',
-}
 
 
 def budget(text: str) -> float:
@@ -120,36 +114,6 @@ def build_model(cfg, checkpoint: str, device: str) -> torch.nn.Module:
     return model.to(device).eval()
 
 
-def sampling_dataloader(cfg, split: str, batch_size, seed: int):
-    """The split's dataloader, made finite and reshuffled every epoch.
-
-    Training dataloaders use an infinite sampler; sPGD needs epochs, so the sampler
-    becomes a shuffling ``DefaultSampler`` (a batch sampler such as mmdet's
-    ``AspectRatioBatchSampler`` is kept).
-    """
-    key = SPLITS[split]
-    if cfg.get(key) is None:
-        raise ConfigError(f"--split {split}: the config has no '{key}'")
-    loader_cfg = cfg[key].copy()
-    loader_cfg['sampler'] = dict(type='DefaultSampler', shuffle=True)
-    loader_cfg['persistent_workers'] = False
-    if batch_size is not None:
-        loader_cfg['batch_size'] = batch_size
-    return Runner.build_dataloader(loader_cfg, seed=seed)
-
-
-def loads_boxes_after_resize(pipeline) -> bool:
-    """Whether a pipeline loads annotations after resizing (mmdet's test pipelines).
-
-    Their boxes are then in the original image frame, not the network input's.
-    """
-    names = [str(t.get('type', '')).split('.')[-1] for t in pipeline or []]
-    if 'LoadAnnotations' not in names:
-        return False
-    load = names.index('LoadAnnotations')
-    return any('Resize' in name for name in names[:load])
-
-
 @exit_on_user_error
 def main(argv=None):
     args = parse_args(argv)
@@ -165,14 +129,9 @@ def main(argv=None):
     dataloader = sampling_dataloader(cfg, args.split, args.batch_size, args.seed)
     if len(dataloader) == 0:
         raise ConfigError(f'--split {args.split}: the dataset is empty')
-    victim_cfg = dict(args.victim_options)
-    victim = build_victim(model, **victim_cfg)
-    if (isinstance(victim, DetectorVictim) and 'gt_frame' not in victim_cfg
-            and loads_boxes_after_resize(
-                cfg[SPLITS[args.split]].dataset.get('pipeline'))):
-        print('note: this pipeline loads the boxes after Resize; using '
-              'gt_frame=original', flush=True)
-        victim = build_victim(model, gt_frame='original', **victim_cfg)
+    victim = universal_victim(model, cfg[SPLITS[args.split]].dataset.get('pipeline'),
+                              args.victim_options,
+                              announce=lambda text: print(text, flush=True))
 
     attack = UniversalPerturbation(eps=args.eps, alpha=args.alpha, norm=args.norm,
                                    size=args.size, seed=args.seed)
@@ -180,32 +139,15 @@ def main(argv=None):
     print(f'sPGD: {attack} on {args.split}, {iters} updates '
           f'({len(dataloader)} batches per epoch) on {device}', flush=True)
 
-    losses = []
     progress = ProgressBar(iters)
-    epoch = 0
-    while len(losses) < iters:
-        sampler = getattr(dataloader, 'sampler', None)
-        if hasattr(sampler, 'set_epoch'):
-            sampler.set_epoch(epoch)  # a new order every epoch
-        for data_batch in dataloader:
-            pixels, samples, _ = victim.to_pixels(data_batch)
-            attack(victim, pixels, samples, iteration=len(losses))
-            losses.append(attack.last_loss)
-            progress.update()
-            if len(losses) >= iters:
-                break
-        epoch += 1
+    losses, epochs = run_spgd(victim, dataloader, attack, iters,
+                              on_update=lambda loss: progress.update())
     sys.stdout.write('\n')
 
-    delta = attack.delta.detach().cpu().contiguous()
-    flips = victim._flips_channels(delta.shape[1])
-    record = dict(
-        perturbation=delta,
-        channel_order='rgb' if flips else 'bgr',
-        eps=float(args.eps), alpha=float(args.alpha), norm=args.norm,
-        iters=attack.num_updates, epochs=epoch, split=args.split, seed=args.seed,
-        size=[int(s) for s in delta.shape[-2:]], config=str(args.config),
-        checkpoint=str(args.checkpoint), losses=[float(v) for v in losses])
+    record = perturbation_record(
+        attack, victim, losses, epochs, split=args.split, seed=args.seed,
+        config=str(args.config), checkpoint=str(args.checkpoint))
+    delta = record['perturbation']
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     torch.save(record, args.out)
     linf = float(delta.abs().max()) / 255

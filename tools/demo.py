@@ -1,10 +1,20 @@
-"""The main job on the embedded data: DigitScenes -> clean baselines -> one table.
+"""The main job: does generative adversarial training make a detector more robust?
 
-    python tools/demo.py --work-dir work_dirs/demo        (what `make demo` runs)
+    python tools/demo.py --work-dir work_dirs/demo          (what `make demo` runs)
 
-Generates DigitScenes when it is missing, trains the detection, segmentation and
-classification baselines (a finished run is reused unless --force), evaluates each on
-`val` and `val_ood`, prints one table and writes it to WORK_DIR/baselines.md and .json.
+1. generates DigitScenes when it is missing;
+2. trains the GAT generator (configs/generators/style-ae_digitscenes.py) and measures
+   its reconstruction PSNR on val / val_ood and the clean detector's mAP50 on
+   reconstructed val images (do the labels stay valid?);
+3. trains the Faster R-CNN R-18 detector clean and with GAT under the same schedule
+   (`--methods` adds e.g. pgd);
+4. runs the robustness suite on each (`--suite`, default the demo suite: every unseen
+   attack and corruption family on a subset of val);
+5. merges the runs with tools/report.py into WORK_DIR/report.md and prints it.
+
+Every step is skipped when its output exists (a killed demo continues where it
+stopped; the suite resumes per entry); `--force` redoes the training steps. Each step's
+wall time goes to WORK_DIR/demo_times.json.
 """
 import argparse
 import json
@@ -14,98 +24,132 @@ import subprocess
 import sys
 import time
 
+from mmgat.utils.runner_setup import final_checkpoint
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+GENERATOR_CONFIG = 'configs/generators/style-ae_digitscenes.py'
+GENERATOR_CHECKPOINT = 'work_dirs/style-ae_digitscenes/generator.pth'
+METHODS = {
+    'clean': 'configs/clean/faster-rcnn_r18_clean_digitscenes.py',
+    'gat': 'configs/gat/faster-rcnn_r18_gat_digitscenes.py',
+    'pgd': 'configs/pgd/faster-rcnn_r18_pgd_digitscenes.py',
+    'shared': 'configs/shared/faster-rcnn_r18_shared_digitscenes.py',
+    'localized': 'configs/localized/faster-rcnn_r18_localized_digitscenes.py',
+    'universal': 'configs/universal/faster-rcnn_r18_universal_digitscenes.py',
+}
+RECONSTRUCTION_ATTACK = 'configs/_base_/attacks/gat-reconstruction.py'
+METRIC = 'coco/bbox_mAP_50'
 
-# name, task, config, metric key, scale to 0-1
-BASELINES = [
-    ('faster-rcnn_r18', 'detection', 'configs/clean/faster-rcnn_r18_clean_digitscenes.py',
-     'coco/bbox_mAP_50', 1.0),
-    ('fpn_r18', 'segmentation',
-     'configs/clean/fpn_r18_clean_digitscenes.py', 'mIoU', 0.01),
-    ('resnet18', 'classification', 'configs/clean/resnet18_clean_digitscenes-cls.py',
-     'accuracy/top1', 1.0),
-]
-METRIC_NAMES = {'coco/bbox_mAP_50': 'bbox mAP50', 'mIoU': 'mIoU',
-                'accuracy/top1': 'top-1'}
 
-
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/digitscenes')
-    parser.add_argument('--force', action='store_true', help='retrain finished baselines')
-    parser.add_argument('--only', nargs='+', choices=[b[1] for b in BASELINES],
-                        help='run only these tasks')
-    return parser.parse_args()
+    parser.add_argument('--methods', nargs='+', default=['clean', 'gat'],
+                        choices=sorted(METHODS), help='training methods to compare')
+    parser.add_argument('--suite', default='configs/robustness/unseen_digitscenes_demo.py',
+                        help='robustness suite run on every model')
+    parser.add_argument('--force', action='store_true',
+                        help='retrain the generator and the detectors')
+    return parser.parse_args(argv)
 
 
-def run(cmd, env):
-    print('+', ' '.join(cmd), flush=True)
-    subprocess.run(cmd, cwd=REPO, env=env, check=True)
+class Demo:
+
+    def __init__(self, args):
+        self.args = args
+        self.env = dict(os.environ, MMGAT_DATA_ROOT=osp.abspath(args.data_root),
+                        PYTHONUNBUFFERED='1')
+        self.times_file = osp.join(args.work_dir, 'demo_times.json')
+        self.times = {}
+        if osp.isfile(self.times_file):
+            with open(self.times_file) as f:
+                self.times = json.load(f)
+
+    def run(self, step: str, cmd: list) -> None:
+        """Run a tool (its output, progress bars included, goes to the terminal)."""
+        print(f'\n==> [{step}] ' + ' '.join(cmd), flush=True)
+        start = time.time()
+        subprocess.run([sys.executable] + cmd, cwd=REPO, env=self.env, check=True)
+        self.times[step] = round(time.time() - start, 1)
+        os.makedirs(self.args.work_dir, exist_ok=True)
+        with open(self.times_file, 'w') as f:
+            json.dump(self.times, f, indent=2)
+
+    def metric(self, step: str, config: str, checkpoint: str, out: str, key: str,
+               *extra) -> float:
+        if not osp.isfile(out):
+            self.run(step, ['tools/test.py', config, checkpoint, '--out', out,
+                            '--work-dir', osp.dirname(out), *extra])
+        with open(out) as f:
+            return float(json.load(f)['metrics'][key])
 
 
-def final_checkpoint(work_dir):
-    """The checkpoint a finished run left (``last_checkpoint`` names it)."""
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(pointer):
-        return None
-    with open(pointer) as f:
-        path = f.read().strip()
-    return path if osp.isfile(path) else None
-
-
-def main():
-    args = parse_args()
-    env = dict(os.environ, MMGAT_DATA_ROOT=osp.abspath(args.data_root),
-               PYTHONUNBUFFERED='1')
-    py = sys.executable
+def main(argv=None):
+    args = parse_args(argv)
+    demo = Demo(args)
+    wd = args.work_dir
+    start = time.time()
     if not osp.isfile(osp.join(args.data_root, 'meta.json')):
-        run([py, 'tools/make_digitscenes.py', '--out', args.data_root], env)
+        demo.run('data', ['tools/make_digitscenes.py', '--out', args.data_root])
 
-    rows = []
-    for name, task, config, metric, scale in BASELINES:
-        if args.only and task not in args.only:
-            continue
-        work_dir = osp.join(args.work_dir, name)
+    # The generator, and whether it keeps the labels valid.
+    # At the path the GAT configs, attack files and suites name by default.
+    gen_ckpt = GENERATOR_CHECKPOINT
+    if args.force or not osp.isfile(osp.join(REPO, gen_ckpt)):
+        demo.run('generator', ['tools/train_generator.py', GENERATOR_CONFIG,
+                               '--work-dir', osp.dirname(gen_ckpt)])
+    quality = {split: demo.metric(f'psnr_{split}', GENERATOR_CONFIG, gen_ckpt,
+                                  osp.join(wd, 'generator', f'psnr_{split}.json'), 'psnr',
+                                  '--split', split)
+               for split in ('val', 'val_ood')}
+
+    # The detectors.
+    runs = {}
+    for method in args.methods:
+        config, work_dir = METHODS[method], osp.join(wd, method)
         checkpoint = final_checkpoint(work_dir)
-        train_seconds = None
-        timing_file = osp.join(work_dir, 'train_seconds.json')
-        if checkpoint is None or args.force:
-            start = time.time()
-            run([py, 'tools/train.py', config, '--work-dir', work_dir], env)
-            train_seconds = time.time() - start
-            with open(timing_file, 'w') as f:
-                json.dump({'train_seconds': train_seconds}, f)
+        if args.force or checkpoint is None:
+            demo.run(f'train_{method}', ['tools/train.py', config, '--work-dir', work_dir])
             checkpoint = final_checkpoint(work_dir)
-        elif osp.isfile(timing_file):
-            with open(timing_file) as f:
-                train_seconds = json.load(f)['train_seconds']
-            print(f'reusing {checkpoint} (use --force to retrain)', flush=True)
-        scores = {}
-        for split in ('val', 'val_ood'):
-            out = osp.join(work_dir, f'metrics_{split}.json')
-            run([py, 'tools/test.py', config, checkpoint, '--split', split, '--work-dir',
-                 work_dir, '--out', out], env)
-            with open(out) as f:
-                scores[split] = json.load(f)['metrics'][metric] * scale
-        rows.append(dict(task=task, model=name, config=config, metric=METRIC_NAMES[metric],
-                         val=scores['val'], val_ood=scores['val_ood'],
-                         train_minutes=None if train_seconds is None else
-                         train_seconds / 60))
+        runs[method] = (config, checkpoint)
 
-    lines = ['| task | model | metric | val | val_ood | train (min) |',
-             '|---|---|---|---|---|---|']
-    for r in rows:
-        minutes = '-' if r['train_minutes'] is None else f"{r['train_minutes']:.1f}"
-        lines.append(f"| {r['task']} | {r['model']} | {r['metric']} | {r['val']:.3f} | "
-                     f"{r['val_ood']:.3f} | {minutes} |")
-    table = '\n'.join(lines)
-    os.makedirs(args.work_dir, exist_ok=True)
-    with open(osp.join(args.work_dir, 'baselines.md'), 'w') as f:
-        f.write(table + '\n')
-    with open(osp.join(args.work_dir, 'baselines.json'), 'w') as f:
-        json.dump(rows, f, indent=2)
-    print('\nClean baselines on DigitScenes (scores on a 0-1 scale)\n' + table)
+    if 'clean' in runs:
+        config, checkpoint = runs['clean']
+        real = demo.metric('det_real', config, checkpoint,
+                           osp.join(wd, 'generator', 'det_real.json'), METRIC)
+        recon = demo.metric(
+            'det_reconstructed', config, checkpoint,
+            osp.join(wd, 'generator', 'det_reconstructed.json'), METRIC, '--attack',
+            RECONSTRUCTION_ATTACK)
+        quality.update(det_map50_real=real, det_map50_reconstructed=recon)
+    with open(osp.join(wd, 'generator', 'quality.json'), 'w') as f:
+        json.dump(quality, f, indent=2)
+
+    # The robustness suite on each model, then one report.
+    suite_dirs = []
+    for method, (config, checkpoint) in runs.items():
+        suite_dir = osp.join(wd, method, 'robustness')
+        demo.run(f'suite_{method}', ['tools/test.py', config, checkpoint, '--robustness',
+                                     args.suite, '--work-dir', suite_dir])
+        suite_dirs.append(suite_dir)
+    report = osp.join(wd, 'report.md')
+    demo.run('report', ['tools/report.py', *suite_dirs, '--names', *runs, '--out', report])
+
+    with open(report) as f:
+        text = f.read()
+    lines = ['', '## Generator', '',
+             f"Reconstruction PSNR: val {quality['val']:.2f} dB, val_ood "
+             f"{quality['val_ood']:.2f} dB."]
+    if 'det_map50_real' in quality:
+        real, recon = quality['det_map50_real'], quality['det_map50_reconstructed']
+        lines.append(f'Clean detector mAP50 on real val {real:.3f}, on reconstructed val '
+                     f'{recon:.3f} ({100 * (recon - real) / max(real, 1e-9):+.1f}%).')
+    lines += ['', 'Step times (s): ' + ', '.join(f'{k} {v}' for k, v in demo.times.items())]
+    with open(report, 'w') as f:
+        f.write(text.rstrip('\n') + '\n' + '\n'.join(lines) + '\n')
+    print('\n' + text.rstrip('\n') + '\n' + '\n'.join(lines))
+    print(f'\nreport: {report} (this run: {(time.time() - start) / 60:.1f} min)')
 
 
 if __name__ == '__main__':

@@ -4,6 +4,9 @@
     python tools/test.py CONFIG CHECKPOINT --split val_ood      # out-of-domain split
     python tools/test.py CONFIG CHECKPOINT --show-dir vis       # also draw predictions
     python tools/test.py CONFIG CHECKPOINT --attack configs/_base_/attacks/pgd-linf_eps8.py
+    python tools/test.py CONFIG CHECKPOINT --robustness configs/robustness/unseen_digitscenes.py
+    python tools/test.py CONFIG CHECKPOINT --granularity --generator-config GCFG \\
+        --generator-checkpoint GCKPT
     bash tools/dist_test.sh CONFIG CHECKPOINT 2
 
 The metrics are printed and written to ``WORK_DIR/metrics_<split>.json`` (or ``--out``).
@@ -40,6 +43,24 @@ def parse_args(argv=None):
         '--attack', help='evaluate under this attack: a config file defining `attack` '
         '(and optionally `victim` options), e.g. configs/_base_/attacks/pgd-linf_eps8.py')
     parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument(
+        '--robustness', metavar='SUITE',
+        help='evaluate on every entry of a robustness suite, e.g. configs/robustness/'
+        'unseen_digitscenes.py: writes WORK_DIR/robustness.json, .md and PNG plots '
+        '(a rerun skips completed entries)')
+    parser.add_argument(
+        '--granularity', action='store_true',
+        help='evaluate under one LayerActivationAttack per generator decoder layer: '
+        'WORK_DIR/granularity.json and granularity.png')
+    parser.add_argument('--generator-config',
+                        help='--granularity: generator config (default: per task, as '
+                        'in configs/robustness/unseen_digitscenes.py)')
+    parser.add_argument('--generator-checkpoint',
+                        help='--granularity: generator checkpoint (default: '
+                        'work_dirs/<generator config name>/generator.pth)')
+    parser.add_argument('--num-images', type=int,
+                        help='--robustness / --granularity: evaluate every entry on this '
+                        'many evenly spaced images (default: as the suite says / all)')
     parser.add_argument('--show-dir', help='draw predictions into WORK_DIR/TIMESTAMP/'
                         'SHOW_DIR (detection and segmentation)')
     parser.add_argument(
@@ -98,6 +119,10 @@ def main(argv=None):
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = args.checkpoint
+    if args.robustness or args.granularity or args.generator_config or \
+            args.generator_checkpoint or args.num_images is not None:
+        from mmgat.evaluation.cli import run_robustness
+        return run_robustness(cfg, args)
     select_split(cfg, args.split)
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)

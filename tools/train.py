@@ -18,8 +18,8 @@ from mmgat.utils.runner_setup import (adapt_distributed, ensure_safe_checkpoint_
                                       load_config, set_local_rank_env, set_work_dir)
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a model with mmgat')
+def parse_args(argv=None, description='Train a model with mmgat'):
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--amp', action='store_true',
@@ -40,9 +40,8 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-@exit_on_user_error
-def main(argv=None):
-    args = parse_args(argv)
+def build_runner(args) -> Runner:
+    """The Runner of parsed ``args`` (also used by tools/train_generator.py)."""
     set_local_rank_env(args.local_rank)
 
     cfg = load_config(args.config, args.cfg_options)
@@ -72,8 +71,12 @@ def main(argv=None):
         cfg.load_from = args.resume
 
     adapt_distributed(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+
+
+@exit_on_user_error
+def main(argv=None):
+    build_runner(parse_args(argv)).train()
 
 
 if __name__ == '__main__':

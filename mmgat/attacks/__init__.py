@@ -9,9 +9,16 @@ from .masks import MASK_MODES, apply_region, check_mask_mode, perturbation_regio
 from .pgd import FGSM, PGD
 from .shared_pgd import SharedPGD
 from .universal import UniversalPerturbation  # noqa: F401
+from .perceptual import PerceptualAttack  # noqa: F401
+from .recolor import ReColor  # noqa: F401
+from .spatial_flow import SpatialFlow  # noqa: F401
+from .generator_attack import GeneratorAttack
+from .latent import LatentAttack
+from .layer_activation import LayerActivationAttack
 
 __all__ = [
-    'BaseAttack', 'PGD', 'FGSM', 'SharedPGD', 'build_attack', 'derive_seed',
+    'BaseAttack', 'PGD', 'FGSM', 'SharedPGD', 'GeneratorAttack', 'LatentAttack',
+    'LayerActivationAttack', 'build_attack', 'derive_seed',
     'seeded_global_rng', 'check_eps', 'check_alpha', 'check_steps', 'check_norm',
     'NORMS', 'MASK_MODES', 'check_mask_mode', 'perturbation_region', 'apply_region'
 ]

@@ -6,8 +6,9 @@ An attack is a small registered class built from config and called as
 """
 import hashlib
 import numbers
+import warnings
 from contextlib import contextmanager
-from typing import Iterator, Optional, Union
+from typing import Callable, Iterator, Optional, Union
 
 import torch
 from mmengine.dist import get_rank
@@ -210,6 +211,58 @@ class BaseAttack:
             return grad.sign()
         norms = grad.flatten(1).norm(dim=1).clamp_min(1e-12)
         return grad / norms.view(-1, *[1] * (grad.dim() - 1))
+
+    # ----------------------------------------------------------- optimisation
+    # The loop of the gradient attacks (PGD, SharedPGD, PerceptualAttack, ReColor,
+    # SpatialFlow); they differ in what they optimise, its objective and its
+    # projection. Subclasses that use it set ``steps`` (and ``random_start``).
+    def uniform_start(self, shape, bound: float, generator: torch.Generator,
+                      like: torch.Tensor) -> torch.Tensor:
+        """Uniform in ``[-bound, bound]`` if ``self.random_start``, zeros otherwise."""
+        if self.random_start:
+            return (self.draw(shape, generator, like) * 2 - 1) * bound
+        return like.new_zeros(shape)
+
+    def ascend(self, params: torch.Tensor,
+               objective: Callable[[torch.Tensor], torch.Tensor], step_size: float,
+               project: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """``self.steps`` steps of projected gradient ascent on ``objective(params)``.
+
+        Each step moves ``params`` by ``step_size`` along :meth:`direction` of the
+        gradient (its sign for L-inf), then ``project`` (called without gradient)
+        maps it back into the feasible set. A step whose gradient is NaN / inf for a
+        perturbation (an entry of the first dim) is skipped for it, with a warning.
+
+        Returns:
+            Tensor: The last ``params``, detached.
+        """
+        for step in range(self.steps):
+            params.requires_grad_(True)
+            grad = self._gradient(objective(params), params)
+            with torch.no_grad():
+                grad = self._drop_non_finite(grad, step)
+                params = project(params.detach() + step_size * self.direction(grad))
+        return params.detach()
+
+    @staticmethod
+    def _gradient(loss: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+        if not loss.requires_grad:  # e.g. a loss that does not depend on the image
+            return torch.zeros_like(delta)
+        grad, = torch.autograd.grad(loss, delta, allow_unused=True)
+        return torch.zeros_like(delta) if grad is None else grad
+
+    def _drop_non_finite(self, grad: torch.Tensor, step: int) -> torch.Tensor:
+        """Zero (= skip the step for) perturbations whose gradient is NaN / inf."""
+        finite = torch.isfinite(grad).flatten(1).all(dim=1)
+        if bool(finite.all()):
+            return grad
+        bad = int((~finite).sum())
+        warnings.warn(
+            f'{type(self).__name__}: non-finite gradient at step {step + 1}/'
+            f'{self.steps} for {bad} of {finite.numel()} perturbation(s); their '
+            'step is skipped', RuntimeWarning, stacklevel=4)
+        keep = finite.view(-1, *[1] * (grad.dim() - 1))
+        return torch.where(keep, grad, torch.zeros_like(grad))
 
 
 def build_attack(cfg: Union[dict, BaseAttack]) -> BaseAttack:

@@ -1,5 +1,4 @@
 """Projected gradient descent (Madry et al. 2018) and FGSM, in pixel space."""
-import warnings
 from typing import Callable, Optional
 
 import torch
@@ -74,15 +73,10 @@ class PGD(BaseAttack):
         else:
             delta = pixels.new_zeros(shape)
         delta = self._settle(delta, pixels, region, heap_size)
-        step_size = self.alpha * 255
-        for step in range(self.steps):
-            delta.requires_grad_(True)
-            loss = loss_fn(self._apply(pixels, delta, region, heap_size))
-            grad = self._gradient(loss, delta)
-            with torch.no_grad():
-                grad = self._drop_non_finite(grad, step)
-                delta = delta.detach() + step_size * self.direction(grad)
-                delta = self._settle(self.project(delta), pixels, region, heap_size)
+        delta = self.ascend(
+            delta, lambda d: loss_fn(self._apply(pixels, d, region, heap_size)),
+            self.alpha * 255,
+            lambda d: self._settle(self.project(d), pixels, region, heap_size))
         with torch.no_grad():
             return self._apply(pixels, delta, region, heap_size)
 
@@ -107,26 +101,6 @@ class PGD(BaseAttack):
         if heap_size != 1:
             return delta
         return (pixels + delta * region).clamp(0, 255) - pixels
-
-    @staticmethod
-    def _gradient(loss: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-        if not loss.requires_grad:  # e.g. a loss that does not depend on the image
-            return torch.zeros_like(delta)
-        grad, = torch.autograd.grad(loss, delta, allow_unused=True)
-        return torch.zeros_like(delta) if grad is None else grad
-
-    def _drop_non_finite(self, grad: torch.Tensor, step: int) -> torch.Tensor:
-        """Zero (= skip the step for) perturbations whose gradient is NaN / inf."""
-        finite = torch.isfinite(grad).flatten(1).all(dim=1)
-        if bool(finite.all()):
-            return grad
-        bad = int((~finite).sum())
-        warnings.warn(
-            f'{type(self).__name__}: non-finite gradient at step {step + 1}/'
-            f'{self.steps} for {bad} of {finite.numel()} perturbation(s); their '
-            'step is skipped', RuntimeWarning, stacklevel=3)
-        keep = finite.view(-1, *[1] * (grad.dim() - 1))
-        return torch.where(keep, grad, torch.zeros_like(grad))
 
 
 @ATTACKS.register_module()

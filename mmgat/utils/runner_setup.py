@@ -67,3 +67,14 @@ def set_local_rank_env(local_rank: int) -> None:
     """``torch.distributed.launch`` passes ``--local-rank``; torchrun sets the variable."""
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(local_rank)
+
+
+def final_checkpoint(work_dir: str):
+    """The checkpoint a finished run left in ``work_dir`` (``last_checkpoint`` names it),
+    or None."""
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        return None
+    with open(pointer) as f:
+        path = f.read().strip()
+    return path if osp.isfile(path) else None

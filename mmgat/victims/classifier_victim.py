@@ -26,14 +26,35 @@ class ClassifierVictim(BaseVictim):
 
     supports_per_sample_loss = True
 
+    def logits(self, pixels: torch.Tensor, data_samples: list) -> torch.Tensor:
+        """Class scores ``N x K`` (differentiable w.r.t. pixels)."""
+        return self.model(self.normalize(pixels), data_samples, mode='tensor').float()
+
+    @staticmethod
+    def labels(data_samples: list, device: torch.device) -> torch.Tensor:
+        """Ground-truth labels ``[N]``."""
+        labels = torch.cat([s.gt_label.reshape(1) for s in data_samples])
+        return labels.to(device=device, dtype=torch.long)
+
     def per_sample_loss(self, pixels: torch.Tensor, data_samples: list,
                         label_smoothing: float = 0.0) -> torch.Tensor:
         """Cross-entropy of each example, shape ``[N]`` (differentiable)."""
-        logits = self.model(self.normalize(pixels), data_samples, mode='tensor')
-        labels = torch.cat([s.gt_label.reshape(1) for s in data_samples])
-        labels = labels.to(device=logits.device, dtype=torch.long)
-        return F.cross_entropy(logits.float(), labels, reduction='none',
-                               label_smoothing=label_smoothing)
+        logits = self.logits(pixels, data_samples)
+        return F.cross_entropy(logits, self.labels(data_samples, logits.device),
+                               reduction='none', label_smoothing=label_smoothing)
+
+    def margin_loss(self, pixels: torch.Tensor, data_samples: list,
+                    kappa: float = 1.0) -> torch.Tensor:
+        """Carlini-Wagner margin to maximise: ``min(best other - true logit, kappa)``.
+
+        Summed over the batch; a sample stops pushing once it is misclassified by
+        ``kappa``, so the budget goes to the others.
+        """
+        logits = self.logits(pixels, data_samples)
+        labels = self.labels(data_samples, logits.device)
+        true = logits.gather(1, labels[:, None])[:, 0]
+        others = logits.scatter(1, labels[:, None], float('-inf'))
+        return (others.max(dim=1).values - true).clamp(max=kappa).sum()
 
     def background_mask(self, data_samples: list, shape: Sequence[int],
                         device: Optional[torch.device] = None) -> torch.Tensor:

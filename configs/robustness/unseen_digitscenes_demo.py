@@ -1,0 +1,22 @@
+# The default suite at demo size: every entry of unseen_digitscenes.py on fewer images
+# (the same evenly spaced ones for both models of a comparison) and fewer steps, so that
+# `make demo` runs it on two detectors within its 30 minutes. Scores on 16-32 images
+# are noisier than the full suite's; compare models on the same suite only.
+_base_ = ['./unseen_digitscenes.py']
+_small = dict(num_images=32)
+entry_options = {
+    'pgd-linf_eps2': _small,
+    'pgd-linf_eps4': _small,
+    'pgd-linf_eps8': _small,
+    'pgd-l2_eps0.5': _small,
+    'recolor': _small,
+    'spatial': _small,
+    'perceptual': _small,
+    'universal': dict(iters=20),
+    'pgd-linf_eps8_background': _small,
+    'gat-coarse': _small,
+    'gat-mid': _small,
+    'gat-fine': _small,
+    'granularity': dict(num_images=16, attack=dict(steps=3)),
+    'corruptions': dict(num_images=16),
+}

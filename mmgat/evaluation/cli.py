@@ -1,0 +1,89 @@
+"""``tools/test.py --robustness SUITE`` and ``--granularity``: one model, built once."""
+import os.path as osp
+from typing import Optional
+
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from mmgat.utils.errors import ConfigError
+from .entries import load_suite
+from .robustness_suite import RobustnessSuite, granularity_suite
+
+#: Generators of ``--granularity`` without ``--generator-config`` (those of the default
+#: suite, configs/robustness/unseen_digitscenes.py), per task.
+_SCENES = dict(config='configs/generators/style-ae_digitscenes.py',
+               checkpoint='work_dirs/style-ae_digitscenes/generator.pth')
+DEFAULT_GENERATORS = dict(
+    detection=_SCENES, segmentation=_SCENES,
+    classification=dict(config='configs/generators/style-ae_digitscenes-cls.py',
+                        checkpoint='work_dirs/style-ae_digitscenes-cls/generator.pth'))
+
+
+def generator_from_args(config: Optional[str], checkpoint: Optional[str]) -> dict:
+    """``dict(config, checkpoint)`` from ``--generator-config`` / ``--generator-checkpoint``
+    (the checkpoint defaults to ``work_dirs/<config name>/generator.pth``, where
+    ``tools/train_generator.py`` writes it), or the per-task defaults."""
+    if config is None and checkpoint is None:
+        return DEFAULT_GENERATORS
+    if config is None:
+        raise ConfigError('--generator-checkpoint needs --generator-config')
+    if checkpoint is None:
+        name = osp.splitext(osp.basename(config))[0]
+        checkpoint = osp.join('work_dirs', name, 'generator.pth')
+    return dict(config=config, checkpoint=checkpoint)
+
+
+def check_robustness_args(args) -> None:
+    """Options that do not combine with a suite run."""
+    if not (args.robustness or args.granularity):
+        raise ConfigError('--generator-config, --generator-checkpoint and --num-images go '
+                          'with --robustness or --granularity')
+    if args.robustness and args.granularity:
+        raise ConfigError('--robustness and --granularity are exclusive (add a '
+                          "kind='granularity' entry to the suite instead)")
+    if not args.granularity and (args.generator_config or args.generator_checkpoint):
+        raise ConfigError('--generator-config / --generator-checkpoint go with '
+                          '--granularity (a suite sets its own `generator`)')
+    if args.num_images is not None and args.num_images < 1:
+        raise ConfigError(f'--num-images must be >= 1, got {args.num_images}')
+    mode = '--robustness' if args.robustness else '--granularity'
+    clashes = [flag for flag, value in (('--attack', args.attack),
+                                        ('--show-dir', args.show_dir),
+                                        ('--out', args.out),
+                                        ('--split', args.split != 'val'))
+               if value]
+    if clashes:
+        raise ConfigError(f'{mode} evaluates its own entries (splits, attacks); drop '
+                          f'{", ".join(clashes)}')
+    if args.launcher != 'none':
+        raise ConfigError(f'{mode} runs in one process; drop --launcher')
+
+
+def run_robustness(cfg, args) -> dict:
+    """Build the Runner (and the model) once, load the checkpoint, run the suite.
+
+    The suite is read and checked first, so a malformed one fails before any model
+    is built. Results go to ``cfg.work_dir``.
+    """
+    check_robustness_args(args)
+    if args.granularity:
+        suite = granularity_suite(
+            generator=generator_from_args(args.generator_config,
+                                          args.generator_checkpoint),
+            num_images=args.num_images)
+        name, plot_files = 'granularity', dict(granularity='granularity.png')
+    else:
+        suite = load_suite(args.robustness)
+        if args.num_images is not None:
+            for entry in suite.entries:
+                entry['num_images'] = args.num_images
+        name, plot_files = 'robustness', None
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.load_checkpoint(args.checkpoint, map_location='cpu')
+    return RobustnessSuite(runner.model, cfg, suite, cfg.work_dir, name=name,
+                           config_path=args.config, checkpoint=args.checkpoint,
+                           plot_files=plot_files).run()
+
+
+__all__ = ['run_robustness', 'check_robustness_args', 'generator_from_args',
+           'DEFAULT_GENERATORS']

@@ -1,0 +1,136 @@
+"""Stochastic PGD (sPGD): the universal perturbation of a trained model over a dataset.
+
+Shared by ``tools/compute_universal.py`` and the ``'universal'`` entries of the
+robustness suite (:mod:`mmgat.evaluation.robustness_suite`).
+
+sPGD (Mummadi et al., ICCV 2019): ONE perturbation for the whole dataset, moved by a
+signed-gradient step on each mini-batch's loss and projected to the eps ball
+(:class:`mmgat.attacks.UniversalPerturbation` does one such update per call); the model
+stays in eval mode.
+"""
+import os
+import os.path as osp
+from typing import Callable, Optional
+
+import torch
+from mmengine.runner import Runner
+
+from mmgat.utils.errors import ConfigError
+from mmgat.victims import DetectorVictim, build_victim
+
+#: split name -> the config's dataloader
+SPLITS = {
+    'train': 'train_dataloader',
+    'val': 'val_dataloader',
+    'test': 'test_dataloader',
+    'val_ood': 'ood_test_dataloader',
+}
+
+
+def sampling_dataloader(cfg, split: str, batch_size: Optional[int], seed: int,
+                        num_workers: Optional[int] = None):
+    """The split's dataloader, made finite and reshuffled every epoch.
+
+    Training dataloaders use an infinite sampler; sPGD needs epochs, so the sampler
+    becomes a shuffling ``DefaultSampler`` (a batch sampler such as mmdet's
+    ``AspectRatioBatchSampler`` is kept).
+    """
+    key = SPLITS[split]
+    if cfg.get(key) is None:
+        raise ConfigError(f"split '{split}': the config has no '{key}'")
+    loader_cfg = cfg[key].copy()
+    loader_cfg['sampler'] = dict(type='DefaultSampler', shuffle=True)
+    loader_cfg['persistent_workers'] = False
+    if batch_size is not None:
+        loader_cfg['batch_size'] = batch_size
+    if num_workers is not None:
+        loader_cfg['num_workers'] = num_workers
+    return Runner.build_dataloader(loader_cfg, seed=seed)
+
+
+def loads_boxes_after_resize(pipeline) -> bool:
+    """Whether a pipeline loads annotations after resizing (mmdet's test pipelines).
+
+    Their boxes are then in the original image frame, not the network input's.
+    """
+    names = [str(t.get('type', '')).split('.')[-1] for t in pipeline or []]
+    if 'LoadAnnotations' not in names:
+        return False
+    load = names.index('LoadAnnotations')
+    return any('Resize' in name for name in names[:load])
+
+
+def universal_victim(model, pipeline, victim_options: Optional[dict] = None,
+                     announce: Callable[[str], None] = print):
+    """The victim for sPGD on a dataset with ``pipeline``.
+
+    A detection pipeline that loads the boxes after ``Resize`` gets
+    ``gt_frame='original'`` unless the options set ``gt_frame``.
+    """
+    victim_cfg = dict(victim_options or {})
+    victim = build_victim(model, **victim_cfg)
+    if (isinstance(victim, DetectorVictim) and 'gt_frame' not in victim_cfg
+            and loads_boxes_after_resize(pipeline)):
+        announce('note: this pipeline loads the boxes after Resize; using '
+                 'gt_frame=original')
+        victim = build_victim(model, gt_frame='original', **victim_cfg)
+    return victim
+
+
+def run_spgd(victim, dataloader, attack, iters: int,
+             on_update: Optional[Callable[[float], None]] = None):
+    """Update a :class:`~mmgat.attacks.UniversalPerturbation` ``iters`` times.
+
+    Cycles over ``dataloader`` (a new order every epoch when its sampler has
+    ``set_epoch``) and calls ``attack`` on each batch: one signed-gradient update each.
+
+    Returns:
+        tuple: ``(losses, epochs)``: the loss at each perturbed batch and the number
+        of (started) passes over the dataset.
+    """
+    if len(dataloader) == 0:
+        raise ConfigError('sPGD: the dataset is empty')
+    losses = []
+    epoch = 0
+    while len(losses) < iters:
+        sampler = getattr(dataloader, 'sampler', None)
+        if hasattr(sampler, 'set_epoch'):
+            sampler.set_epoch(epoch)  # a new order every epoch
+        for data_batch in dataloader:
+            pixels, samples, _ = victim.to_pixels(data_batch)
+            attack(victim, pixels, samples, iteration=len(losses))
+            losses.append(attack.last_loss)
+            if on_update is not None:
+                on_update(attack.last_loss)
+            if len(losses) >= iters:
+                break
+        epoch += 1
+    return losses, epoch
+
+
+def perturbation_record(attack, victim, losses, epochs: int, **fields) -> dict:
+    """What a universal perturbation file holds (see ``tools/compute_universal.py``).
+
+    ``perturbation`` (float32 ``1 x C x H x W``, 0-255 units, the model's channel
+    order), ``channel_order``, ``eps``, ``alpha``, ``norm``, ``iters``, ``epochs``,
+    ``size``, ``losses`` and the extra ``fields`` (split, seed, config, ...).
+    """
+    delta = attack.delta.detach().cpu().contiguous()
+    flips = victim._flips_channels(delta.shape[1])
+    record = dict(
+        perturbation=delta,
+        channel_order='rgb' if flips else 'bgr',
+        eps=float(attack.eps), alpha=float(attack.alpha), norm=attack.norm,
+        iters=attack.num_updates, epochs=epochs,
+        size=[int(s) for s in delta.shape[-2:]],
+        losses=[float(v) for v in losses])
+    record.update(fields)
+    return record
+
+
+def save_perturbation(record: dict, path: str) -> None:
+    """``torch.save`` the record (loadable with ``weights_only=True``), atomically."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = f'{path}.tmp{os.getpid()}'
+    torch.save(record, tmp)
+    os.replace(tmp, path)

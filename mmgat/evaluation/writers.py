@@ -1,0 +1,189 @@
+"""Writing a robustness run: ``robustness.json`` (atomically) and ``robustness.md``."""
+import json
+import os
+import os.path as osp
+import tempfile
+from typing import Optional
+
+from mmgat.transforms.corruptions import (BENCHMARK_CORRUPTIONS, HOLDOUT_CORRUPTIONS,
+                                          SEVERITIES)
+from .aggregation import unit_records
+from .entries import plain
+
+
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_json_atomic(path: str, data: dict) -> None:
+    """Write JSON so that a reader (or an interrupted run) never sees half a file:
+    a temporary file in the same folder, flushed and fsync'ed, then ``os.replace``."""
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=osp.basename(path) + '.', suffix='.tmp',
+                               dir=folder)
+    try:
+        os.chmod(tmp, _umask_mode())  # mkstemp makes it private
+        with os.fdopen(fd, 'w') as f:
+            json.dump(plain(data), f, indent=2)
+            f.write('\n')
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Like :func:`write_json_atomic`, for text."""
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=osp.basename(path) + '.', suffix='.tmp',
+                               dir=folder)
+    try:
+        os.chmod(tmp, _umask_mode())
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def read_json(path: str) -> Optional[dict]:
+    """The JSON at ``path``, or None when missing or unreadable."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def fmt(value, digits: int = 3) -> str:
+    """A score for a table: ``0.512``, or ``-`` when missing."""
+    if value is None:
+        return '-'
+    return f'{value:.{digits}f}'
+
+
+def _cell(text: str) -> str:
+    return str(text).replace('|', '\\|').replace('\n', ' ')
+
+
+def markdown_table(header, rows) -> str:
+    lines = ['| ' + ' | '.join(_cell(h) for h in header) + ' |',
+             '|' + '|'.join('---' for _ in header) + '|']
+    lines += ['| ' + ' | '.join(_cell(c) for c in row) + ' |' for row in rows]
+    return '\n'.join(lines)
+
+
+def _num_images(entry: dict) -> str:
+    counts = {u.get('num_images') for u in unit_records(entry).values()
+              if u.get('num_images') is not None}
+    return ', '.join(str(c) for c in sorted(counts)) or '-'
+
+
+def robustness_markdown(record: dict) -> str:
+    """The Markdown report of one run (what ``robustness.md`` holds)."""
+    metric = record.get('metric_name') or record.get('metric')
+    name = record.get('config_name') or 'model'
+    clean = record.get('clean')
+    seen = set(record.get('trained_on') or [])
+    out = [f'# Robustness of {name}', '']
+    out.append(f"- task: {record.get('task')}; score: {metric} "
+               f"(`{record.get('metric')}`, 0-1 scale)")
+    for key in ('config', 'checkpoint', 'suite'):
+        if record.get(key):
+            out.append(f'- {key}: `{record[key]}`')
+    trained = ', '.join(record.get('training_attacks') or []) or 'none (clean)'
+    out.append(f'- trained with: {trained}; seen suite entries: '
+               f'{", ".join(sorted(seen)) or "none"}')
+    unseen = record.get('unseen_entries') or []
+    summary = [f'clean {fmt(clean)}', f"val_ood {fmt(record.get('val_ood'))}",
+               f"unseen mean {fmt(record.get('unseen_mean'))} ({len(unseen)} attacks)",
+               f"mPC {fmt(record.get('mPC'))}", f"rPC {fmt(record.get('rPC'))}",
+               f"holdout mPC {fmt(record.get('mPC_holdout'))}",
+               f"holdout rPC {fmt(record.get('rPC_holdout'))}"]
+    out.append('- ' + ' · '.join(summary))
+    total = record.get('total_seconds')
+    if total is not None:
+        out.append(f'- time: {total:.0f} s (sum over entries)'
+                   + ('' if record.get('complete') else '; **incomplete**'))
+    out.append('')
+
+    rows = []
+    for entry_name, entry in record.get('entries', {}).items():
+        score = record.get('scores', {}).get(entry_name)
+        delta = '' if score is None or clean is None or entry.get('kind') == 'clean' \
+            else f'{score - clean:+.3f}'
+        label = entry_name + (' (seen)' if entry_name in seen else '')
+        status = record.get('status', {}).get(entry_name, entry.get('status', ''))
+        rows.append([label, entry.get('kind', ''), fmt(score), delta, _num_images(entry),
+                     f"{record.get('seconds', {}).get(entry_name, 0):.1f}", status])
+    out.append(markdown_table(['entry', 'kind', metric, 'vs clean', 'images', 'seconds',
+                               'status'], rows))
+    out.append('')
+    out.append('Scores of corruption and granularity entries are means over their '
+               'corruptions x severities / layers; "(seen)": an attack family the model '
+               'trained on (left out of the unseen mean).')
+
+    corruption = record.get('corruption')
+    if corruption and corruption.get('scores'):
+        out += ['', '## Corruptions', '']
+        header = ['corruption', '0 (clean)'] + [str(s) for s in SEVERITIES] + ['mean']
+        rows = []
+        table = corruption['scores']
+        names = [c for c in BENCHMARK_CORRUPTIONS + HOLDOUT_CORRUPTIONS if c in table]
+        names += sorted(set(table) - set(names))
+        for corr in names:
+            values = table[corr]
+            rows.append([corr + (' (holdout)' if corr in HOLDOUT_CORRUPTIONS else ''),
+                         fmt(corruption.get('P'))]
+                        + [fmt(values.get(str(s))) for s in SEVERITIES]
+                        + [fmt(corruption['corruption_mean'].get(corr))])
+        rows.append(['**benchmark mean**', fmt(corruption.get('P'))]
+                    + [fmt(corruption['severity_mean'].get(str(s))) for s in SEVERITIES]
+                    + [fmt(corruption.get('mPC'))])
+        out.append(markdown_table(header, rows))
+        out.append('')
+        out.append(f"mPC {fmt(corruption.get('mPC'))} over "
+                   f"{corruption.get('mPC_count')}/{corruption.get('mPC_expected')} "
+                   f"benchmark (corruption, severity) pairs; P {fmt(corruption.get('P'))} "
+                   f"({corruption.get('P_source')}); rPC {fmt(corruption.get('rPC'))}; "
+                   f"holdout mPC {fmt(corruption.get('mPC_holdout'))} "
+                   f"({corruption.get('mPC_holdout_count')} pairs), rPC "
+                   f"{fmt(corruption.get('rPC_holdout'))}.")
+
+    for entry_name, entry in record.get('entries', {}).items():
+        if entry.get('kind') != 'granularity' or not entry.get('units'):
+            continue
+        out += ['', f'## Granularity profile: {entry_name}', '',
+                'One LayerActivationAttack per generator decoder layer, coarse (first) '
+                'to fine (last).', '']
+        rows = [[layer, fmt(unit.get('score')), unit.get('status', '')]
+                for layer, unit in entry['units'].items()]
+        out.append(markdown_table(['decoder layer', metric, 'status'], rows))
+
+    failures = []
+    for entry_name, entry in record.get('entries', {}).items():
+        if entry.get('error'):
+            failures.append(f'- {entry_name}: {entry["error"]}')
+        by_error = {}  # units failing for the same reason on one line
+        for key, unit in (entry.get('units') or {}).items():
+            if unit.get('status') == 'failed':
+                by_error.setdefault(unit.get('error'), []).append(key)
+        for error, keys in by_error.items():
+            failures.append(f'- {entry_name} / {", ".join(keys)}: {error}')
+    if failures:
+        out += ['', '## Failed', ''] + failures
+    return '\n'.join(out) + '\n'
+
+
+__all__ = ['write_json_atomic', 'write_text_atomic', 'read_json', 'robustness_markdown',
+           'markdown_table', 'fmt']

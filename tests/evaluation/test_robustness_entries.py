@@ -1,0 +1,139 @@
+"""Suite configs: the default suite, validation, _base_ inheritance, hashes, subsets."""
+import os.path as osp
+
+import pytest
+
+from mmgat.evaluation.entries import (config_hash, load_suite, resolve_attack,
+                                      subset_indices)
+from mmgat.transforms.corruptions import CORRUPTIONS, HOLDOUT_CORRUPTIONS
+from mmgat.utils.errors import ConfigError
+
+from conftest import REPO
+
+SUITE = str(REPO / 'configs/robustness/unseen_digitscenes.py')
+
+
+def test_default_suite_lists_every_kind_and_its_attack_files_resolve():
+    suite = load_suite(SUITE)
+    assert suite.names == [
+        'clean', 'val_ood', 'pgd-linf_eps2', 'pgd-linf_eps4', 'pgd-linf_eps8',
+        'pgd-l2_eps0.5', 'recolor', 'spatial', 'perceptual', 'universal',
+        'pgd-linf_eps8_background', 'gat-coarse', 'gat-mid', 'gat-fine', 'granularity',
+        'corruptions']
+    kinds = {e['name']: e['kind'] for e in suite.entries}
+    assert set(kinds.values()) == {'clean', 'split', 'attack', 'universal',
+                                   'granularity', 'corruption'}
+    by_name = {e['name']: e for e in suite.entries}
+    assert by_name['corruptions']['corruptions'] == list(CORRUPTIONS)
+    assert by_name['corruptions']['severities'] == [1, 2, 3, 4, 5]
+    # attack files are found whatever the working directory (fileDirname)
+    path = by_name['pgd-linf_eps8']['attack']
+    assert osp.isabs(path) and osp.isfile(path)
+    attack, victim = resolve_attack(by_name['pgd-linf_eps8_background'])
+    assert attack['mask'] == 'background' and attack['steps'] == 5  # attack_options
+    assert victim == dict(background_classes=[0])
+    # the suite's per-task generator is filled into the latent attacks
+    attack, _ = resolve_attack(by_name['gat-coarse'], suite.generator_for('classification'))
+    assert attack['generator']['config'].endswith('style-ae_digitscenes-cls.py')
+    attack, _ = resolve_attack(by_name['gat-coarse'], suite.generator_for('detection'))
+    assert attack['generator']['config'].endswith('style-ae_digitscenes.py')
+    assert suite.batch_size == 8 and suite.num_workers == 0
+
+
+def test_inheritance_skip_override_and_extra_entries(tmp_path):
+    child = tmp_path / 'mine.py'
+    child.write_text(
+        f"_base_ = [{SUITE!r}]\n"
+        "skip = ['granularity', 'universal']\n"
+        "entry_options = {'pgd-linf_eps8': dict(num_images=300, attack_options=dict("
+        "steps=20)), 'corruptions': dict(corruptions='holdout', severities=[3])}\n"
+        "extra_entries = [dict(name='fgsm', kind='attack', "
+        "attack='configs/_base_/attacks/fgsm-linf_eps8.py')]\n"
+        "batch_size = 4\n")
+    suite = load_suite(str(child))
+    assert 'granularity' not in suite.names and 'universal' not in suite.names
+    assert suite.names[-1] == 'fgsm' and suite.batch_size == 4
+    by_name = {e['name']: e for e in suite.entries}
+    pgd = by_name['pgd-linf_eps8']
+    assert pgd['num_images'] == 300
+    attack, _ = resolve_attack(pgd)
+    assert attack['steps'] == 20 and attack['eps'] == pytest.approx(8 / 255)
+    assert by_name['corruptions']['corruptions'] == list(HOLDOUT_CORRUPTIONS)
+    assert by_name['corruptions']['severities'] == [3]
+    assert by_name['pgd-linf_eps4']['attack_options'] == dict(steps=5)  # untouched
+
+
+@pytest.mark.parametrize('entries, message', [
+    ([dict(name='x', kind='nonsense')], 'unknown kind'),
+    ([dict(kind='clean')], 'name must be'),
+    ([dict(name='a/b', kind='clean')], 'name must be'),
+    ([dict(name='x', kind='clean'), dict(name='x', kind='clean')], 'two entries'),
+    ([dict(name='x', kind='clean', steps=3)], "unknown key"),
+    ([dict(name='x', kind='clean', num_images=0)], 'num_images'),
+    ([dict(name='x', kind='clean', subset='random')], 'subset'),
+    ([dict(name='x', kind='split')], "needs split"),
+    ([dict(name='x', kind='split', split='test2')], 'split must be'),
+    ([dict(name='x', kind='attack')], 'attack must be'),
+    ([dict(name='x', kind='attack', attack=dict(eps=1))], 'no "type"'),
+    ([dict(name='x', kind='attack', attack='pgd.yaml')], '.py attack config'),
+    ([dict(name='x', kind='corruption', severities=[0, 6])], 'severities'),
+    ([dict(name='x', kind='universal', iters=0)], 'iters'),
+    ([dict(name='x', kind='granularity', attack=dict(layer='dec0'))], 'per layer'),
+    ([dict(name='x', kind='granularity', generator=dict(config='g'))], 'checkpoint'),
+    ([], 'no entries'),
+    ('clean', 'must be a list'),
+])
+def test_malformed_suites_raise_config_error(entries, message):
+    with pytest.raises(ConfigError, match=message):
+        load_suite(dict(entries=entries))
+
+
+def test_bad_suite_level_keys(tmp_path):
+    with pytest.raises(ConfigError, match='unknown key'):
+        load_suite(dict(entries=[dict(name='c', kind='clean')], entrys=[]))
+    with pytest.raises(ConfigError, match='skip names unknown'):
+        load_suite(dict(entries=[dict(name='c', kind='clean')], skip=['nope']))
+    with pytest.raises(ConfigError, match='entry_options names unknown'):
+        load_suite(dict(entries=[dict(name='c', kind='clean')],
+                        entry_options=dict(nope=dict(num_images=3))))
+    with pytest.raises(ConfigError, match='does not exist'):
+        load_suite(str(tmp_path / 'missing.py'))
+    broken = tmp_path / 'broken.py'
+    broken.write_text('entries = [dict(name="x", kind="clean"\n')
+    with pytest.raises(ConfigError, match='cannot read'):
+        load_suite(str(broken))
+
+
+def test_problems_only_found_when_running_do_not_fail_loading():
+    """A missing attack file or unknown corruption fails its entry, not the suite."""
+    suite = load_suite(dict(entries=[
+        dict(name='a', kind='attack', attack='configs/_base_/attacks/nope.py'),
+        dict(name='c', kind='corruption', corruptions=['gaussian_noise', 'fgo'])]))
+    assert suite.names == ['a', 'c']
+    with pytest.raises(ConfigError, match='does not exist'):
+        resolve_attack(suite.entries[0])
+    with pytest.raises(ConfigError, match='needs a generator'):
+        resolve_attack(dict(attack=dict(type='mmgat.LatentAttack'), attack_options={}))
+
+
+def test_config_hash_is_stable_and_follows_the_config(tmp_path):
+    spec = dict(kind='attack', attack=dict(type='PGD', eps=8 / 255, levels=('a', 'b')))
+    same = dict(attack=dict(levels=['a', 'b'], eps=8 / 255, type='PGD'), kind='attack')
+    assert config_hash(spec) == config_hash(same)  # key order, tuple vs list
+    assert config_hash(spec) != config_hash(dict(spec, num_images=10))
+    # a checkpoint file's content stamp is part of the hash
+    ckpt = tmp_path / 'g.pth'
+    ckpt.write_bytes(b'1')
+    with_ckpt = dict(attack=dict(generator=dict(config='c', checkpoint=str(ckpt))))
+    before = config_hash(with_ckpt)
+    assert config_hash(with_ckpt) == before
+    ckpt.write_bytes(b'22')
+    assert config_hash(with_ckpt) != before
+
+
+def test_subset_indices():
+    assert subset_indices(10, None) == list(range(10))
+    assert subset_indices(10, 20) == list(range(10))
+    assert subset_indices(10, 4) == [0, 2, 5, 7]
+    assert subset_indices(300, 64)[:3] == [0, 4, 9] and len(subset_indices(300, 64)) == 64
+    assert subset_indices(10, 3, 'first') == [0, 1, 2]

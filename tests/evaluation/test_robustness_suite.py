@@ -1,0 +1,330 @@
+"""The suite runner on tiny in-process models: every entry kind, failures, resume."""
+import copy
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from mmgat.attacks import BaseAttack
+from mmgat.evaluation import robustness_suite
+from mmgat.evaluation.entries import plain
+from mmgat.evaluation.robustness_suite import (RobustnessSuite, insert_after_loading,
+                                               insert_before_packing)
+from mmgat.registry import ATTACKS
+from mmgat.utils.errors import ConfigError
+from tiny_models import cls_model, det_model
+
+from conftest import REPO
+
+pytestmark = pytest.mark.usefixtures('one_thread')
+
+ATTACKS_DIR = REPO / 'configs/_base_/attacks'
+
+
+@ATTACKS.register_module(name='RobustnessTestLayerAttack', force=True)
+class LayerStandIn(BaseAttack):
+    """Stands in for LayerActivationAttack: layer 'fine' leaves the images alone,
+    any other layer blacks them out."""
+
+    def __init__(self, generator, layer, seed=0):
+        super().__init__(eps=0.0, seed=seed)
+        self.generator_cfg = generator
+        self.layer = layer
+
+    def perturb(self, victim, pixels, data_samples, generator):
+        return pixels if self.layer == 'fine' else torch.zeros_like(pixels)
+
+
+def dataset_cfg(name, root):
+    os.environ['MMGAT_DATA_ROOT'] = str(root)
+    try:
+        cfg = Config.fromfile(str(REPO / f'configs/_base_/datasets/{name}.py'))
+    finally:
+        del os.environ['MMGAT_DATA_ROOT']
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
+                'ood_test_dataloader'):
+        cfg[key].num_workers = 0
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def cls_setup(digitscenes_root):
+    cfg = dataset_cfg('digitscenes_cls', digitscenes_root)
+    cfg.default_scope = 'mmgat'
+    # val_ood without foreground masks: a background attack cannot run there
+    cfg.ood_test_dataloader.dataset.pipeline = [
+        dict(type='LoadImageFromFile'), dict(type='mmgat.PackClsInputs')]
+    return cls_model().eval(), cfg
+
+
+def fake_generator_layers(generator):
+    """The decoder layers of a stand-in generator; a missing checkpoint fails like
+    mmgat.generators.load_generator."""
+    if not os.path.isfile(generator['checkpoint']) and generator['checkpoint'] != 'g.pth':
+        raise ConfigError(f"generator checkpoint '{generator['checkpoint']}' does not "
+                          'exist')
+    return ['coarse', 'fine']
+
+
+def read(work_dir, name='robustness'):
+    return json.loads((work_dir / f'{name}.json').read_text())
+
+
+def test_every_entry_kind_on_a_tiny_classifier(cls_setup, tmp_path, monkeypatch):
+    model, cfg = cls_setup
+    monkeypatch.setattr(robustness_suite, 'generator_layers', fake_generator_layers)
+    missing_generator = dict(config=str(REPO / 'configs/generators/style-ae_digitscenes-cls.py'),
+                             checkpoint=str(tmp_path / 'missing.pth'))
+    suite = dict(batch_size=4, generator=dict(config='g.py', checkpoint='g.pth'), entries=[
+        dict(name='clean', kind='clean'),
+        dict(name='val_ood', kind='split', split='val_ood', num_images=8),
+        dict(name='pgd', kind='attack', attack=str(ATTACKS_DIR / 'pgd-linf_eps8.py'),
+             attack_options=dict(steps=2), num_images=8),
+        dict(name='universal', kind='universal', iters=2, train_batch_size=8,
+             num_images=8),
+        dict(name='granularity', kind='granularity',
+             attack=dict(type='RobustnessTestLayerAttack'), num_images=8),
+        dict(name='corruptions', kind='corruption',
+             corruptions=['gaussian_noise', 'fgo'], severities=[1, 5], num_images=8),
+        # failures, each with its reason
+        dict(name='no-such-attack', kind='attack', attack=dict(type='mmgat.NoSuchAttack')),
+        dict(name='missing-file', kind='attack', attack=str(ATTACKS_DIR / 'nope.py')),
+        dict(name='background-without-masks', kind='attack', split='val_ood',
+             attack=str(ATTACKS_DIR / 'pgd-linf_eps8_background.py'),
+             attack_options=dict(steps=1), num_images=4),
+        dict(name='granularity-missing-generator', kind='granularity',
+             generator=missing_generator),
+        dict(name='gat-missing-generator', kind='attack',
+             attack=dict(type='mmgat.LatentAttack', levels='fine',
+                         generator=missing_generator)),
+    ])
+    record = RobustnessSuite(model, cfg, suite, str(tmp_path), progress=False).run()
+    assert plain(record) == read(tmp_path)  # what was returned is what was written
+    assert record['task'] == 'classification' and record['metric'] == 'accuracy/top1'
+    entries = record['entries']
+    status = record['status']
+    assert [n for n, s in status.items() if s == 'done'] == [
+        'clean', 'val_ood', 'pgd', 'universal', 'granularity']
+    clean = record['clean']
+    assert entries['clean']['num_images'] == 16 and 0 <= clean <= 1
+    assert entries['val_ood']['num_images'] == 8
+    assert entries['pgd']['attack']['steps'] == 2
+    assert 0 <= entries['pgd']['score'] <= 1
+    # universal: the sPGD perturbation was saved and applied
+    info = entries['universal']['info']
+    assert os.path.isfile(info['perturbation']) and info['spgd_updates'] == 2
+    assert 0 < info['linf'] <= 8 / 255 + 1e-6
+    # granularity: one unit per layer, in the generator's order; 'fine' changes nothing
+    gran = entries['granularity']
+    assert gran['layers'] == ['coarse', 'fine'] and list(gran['units']) == ['coarse', 'fine']
+    assert gran['units']['fine']['score'] == pytest.approx(
+        entries['corruptions']['units']['clean']['score'])  # the same 8 images, clean
+    # corruptions: the unknown name fails its units, the known one runs
+    corr = entries['corruptions']['units']
+    assert list(corr) == ['clean', 'gaussian_noise/1', 'gaussian_noise/5', 'fgo/1',
+                          'fgo/5']
+    assert corr['gaussian_noise/5']['status'] == 'done'
+    assert corr['fgo/1']['status'] == 'failed' and "Did you mean 'fog'" in corr['fgo/1'][
+        'error']
+    assert status['corruptions'] == 'partial'
+    assert record['corruption']['scores']['gaussian_noise'].keys() == {'1', '5'}
+    assert record['mPC'] == pytest.approx(np.mean(
+        [corr['gaussian_noise/1']['score'], corr['gaussian_noise/5']['score']]))
+    assert record['rPC'] == pytest.approx(record['mPC'] / corr['clean']['score'])
+    # the failures and their reasons
+    assert 'unknown attack type' in entries['no-such-attack']['error']
+    assert 'does not exist' in entries['missing-file']['error']
+    assert 'background mask' in entries['background-without-masks']['error']
+    assert 'does not exist' in entries['granularity-missing-generator']['error']
+    assert 'missing.pth' in entries['gat-missing-generator']['error']
+    assert set(record['failed']) == {'corruptions', 'no-such-attack', 'missing-file',
+                                     'background-without-masks',
+                                     'granularity-missing-generator',
+                                     'gat-missing-generator'}
+    # unseen mean: attack kinds that completed (the model trained on nothing)
+    assert record['trained_on'] == []
+    assert record['unseen_entries'] == ['pgd', 'universal', 'granularity']
+    assert record['unseen_mean'] == pytest.approx(np.mean(
+        [entries[n]['score'] for n in ('pgd', 'universal', 'granularity')]))
+    assert all(entries[n]['seconds'] >= 0 for n in ('clean', 'pgd'))
+    for name in ('robustness.md', 'robustness_attacks.png', 'robustness_severity.png',
+                 'robustness_granularity.png'):
+        assert (tmp_path / name).is_file(), name
+
+
+def small_suite(steps=1):
+    return dict(batch_size=4, entries=[
+        dict(name='clean', kind='clean', num_images=8),
+        dict(name='pgd', kind='attack', attack=str(ATTACKS_DIR / 'pgd-linf_eps4.py'),
+             attack_options=dict(steps=steps), num_images=8),
+        dict(name='noise', kind='corruption', corruptions=['gaussian_noise'],
+             severities=[3], num_images=8)])
+
+
+def test_interrupted_suite_resumes_and_reruns_only_what_changed(cls_setup, tmp_path,
+                                                                monkeypatch):
+    model, cfg = cls_setup
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RobustnessSuite, '_attacked', interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            RobustnessSuite(model, cfg, small_suite(), str(tmp_path), progress=False).run()
+    first = read(tmp_path)
+    # written before the 2nd entry ran; the others are pending
+    assert first['status'] == dict(clean='done', pgd='pending', noise='pending')
+    assert first['pending'] == ['pgd', 'noise'] and not first['complete']
+
+    calls = []
+    original = RobustnessSuite._evaluate
+
+    def counting(self, entry, desc, **kwargs):
+        calls.append(desc)
+        return original(self, entry, desc, **kwargs)
+
+    monkeypatch.setattr(RobustnessSuite, '_evaluate', counting)
+    second = RobustnessSuite(model, cfg, small_suite(), str(tmp_path), progress=False).run()
+    assert calls == ['pgd', 'noise clean', 'noise gaussian_noise/3']  # clean skipped
+    assert second['entries']['clean'] == first['entries']['clean']
+    assert second['complete'] and second['failed'] == []
+
+    # a third run has nothing to do; a changed entry (hash) runs again, alone
+    calls.clear()
+    RobustnessSuite(model, cfg, small_suite(), str(tmp_path), progress=False).run()
+    assert calls == []
+    third = RobustnessSuite(model, cfg, small_suite(steps=2), str(tmp_path),
+                            progress=False).run()
+    assert calls == ['pgd']
+    assert third['entries']['pgd']['hash'] != second['entries']['pgd']['hash']
+    assert third['entries']['noise'] == second['entries']['noise']
+
+    # changed again and interrupted in that entry: the results of the entries after it
+    # are carried over in the JSON and reused by the next run
+    calls.clear()
+    with monkeypatch.context() as patch:
+        patch.setattr(RobustnessSuite, '_attacked', interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            RobustnessSuite(model, cfg, small_suite(steps=3), str(tmp_path),
+                            progress=False).run()
+    interrupted = read(tmp_path)
+    assert interrupted['status']['noise'] == 'pending'
+    assert interrupted['carried']['noise'] == third['entries']['noise']
+    fourth = RobustnessSuite(model, cfg, small_suite(steps=3), str(tmp_path),
+                             progress=False).run()
+    assert calls == ['pgd']
+    assert fourth['entries']['noise'] == third['entries']['noise']
+    assert fourth['complete'] and 'carried' not in fourth
+
+
+def test_failed_unit_is_retried_by_the_next_run(cls_setup, tmp_path, monkeypatch):
+    model, cfg = cls_setup
+
+    def broken(*args, **kwargs):
+        raise RuntimeError('corruption machinery down')
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RobustnessSuite, '_corruption', broken)
+        first = RobustnessSuite(model, cfg, small_suite(), str(tmp_path),
+                                progress=False).run()
+    unit = first['entries']['noise']['units']['gaussian_noise/3']
+    assert unit['status'] == 'failed'
+    assert unit['error'] == 'RuntimeError: corruption machinery down'
+    assert first['status'] == dict(clean='done', pgd='done', noise='partial')
+    second = RobustnessSuite(model, cfg, small_suite(), str(tmp_path), progress=False).run()
+    assert second['entries']['noise']['units']['gaussian_noise/3']['status'] == 'done'
+    assert second['complete']
+
+
+def test_results_of_another_checkpoint_are_not_reused(cls_setup, tmp_path, monkeypatch):
+    model, cfg = cls_setup
+    calls = []
+    original = RobustnessSuite._evaluate
+    monkeypatch.setattr(RobustnessSuite, '_evaluate', lambda self, entry, desc, **kw: (
+        calls.append(desc), original(self, entry, desc, **kw))[1])
+    ckpt = tmp_path / 'a.pth'
+    ckpt.write_bytes(b'a')
+    suite = dict(entries=[dict(name='clean', kind='clean', num_images=4)])
+
+    def run():
+        RobustnessSuite(model, cfg, suite, str(tmp_path), checkpoint=str(ckpt),
+                        progress=False).run()
+        return read(tmp_path)
+
+    first = run()
+    assert run() == first | dict(wall_seconds=read(tmp_path)['wall_seconds'])
+    assert calls == ['clean']  # the same checkpoint: reused
+    ckpt.write_bytes(b'bb')  # retrained: another file at the same path
+    assert run()['model_id'] != first['model_id']
+    assert calls == ['clean', 'clean']
+
+
+def test_pipeline_insertion_points():
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                dict(type='Resize', scale=(128, 128)), dict(type='mmdet.PackDetInputs')]
+    out = insert_after_loading(pipeline, dict(type='Corrupt'))
+    assert [t['type'] for t in out][:2] == ['LoadImageFromFile', 'Corrupt']
+    assert out[3]['scale'] == (128, 128)  # tuples survive (Resize needs them)
+    out = insert_before_packing(pipeline, dict(type='Apply'))
+    assert [t['type'] for t in out][-2:] == ['Apply', 'mmdet.PackDetInputs']
+    assert len(pipeline) == 4  # not modified
+    with pytest.raises(ConfigError, match='LoadImageFromFile'):
+        insert_after_loading([dict(type='PackDetInputs')], dict(type='Corrupt'))
+
+
+@pytest.fixture(scope='module')
+def det_setup(digitscenes_root):
+    cfg = dataset_cfg('digitscenes_det', digitscenes_root)
+    cfg.default_scope = 'mmdet'
+    return det_model().eval(), cfg
+
+
+def test_detector_entries_score_only_the_evaluated_images(det_setup, tmp_path):
+    model, cfg = det_setup
+    suite = dict(batch_size=4, entries=[
+        dict(name='clean', kind='clean', num_images=4),
+        dict(name='pgd', kind='attack', attack=str(ATTACKS_DIR / 'pgd-linf_eps2.py'),
+             attack_options=dict(steps=1), num_images=4),
+        dict(name='fog', kind='corruption', corruptions=['fog'], severities=[2],
+             num_images=4)])
+    record = RobustnessSuite(model, cfg, suite, str(tmp_path), progress=False).run()
+    assert record['task'] == 'detection' and record['metric'] == 'coco/bbox_mAP_50'
+    assert record['complete'], record['failed']
+    for name in ('clean', 'pgd'):
+        entry = record['entries'][name]
+        assert entry['num_images'] == 4
+        assert 'coco/bbox_mAP_50' in entry['metrics'] or entry.get('note') == 'no detections'
+
+
+def test_coco_metric_is_restricted_to_the_subset(det_setup):
+    """Perfect predictions on 4 of 16 images score mAP 1 (not 4/16 recall)."""
+    from mmengine.evaluator import Evaluator
+    from mmengine.registry import DATASETS
+    _, cfg = det_setup
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        dataset = DATASETS.build(copy.deepcopy(cfg.test_dataloader.dataset))
+        indices = [0, 5, 10, 15]
+
+        def evaluate(restrict):
+            evaluator = Evaluator(copy.deepcopy(cfg.test_evaluator.to_dict()))
+            evaluator.dataset_meta = dataset.metainfo
+            if restrict:
+                RobustnessSuite._restrict_to(evaluator, dataset, indices)
+            samples = []
+            for i in indices:
+                info = dataset.get_data_info(i)
+                boxes = torch.tensor([inst['bbox'] for inst in info['instances']])
+                labels = torch.tensor([inst['bbox_label'] for inst in info['instances']])
+                samples.append(dict(img_id=info['img_id'], ori_shape=(128, 128),
+                                    pred_instances=dict(bboxes=boxes, labels=labels,
+                                                        scores=torch.ones(len(labels)))))
+            evaluator.process(samples)
+            return evaluator.evaluate(len(indices))['coco/bbox_mAP_50']
+
+        assert evaluate(restrict=True) == pytest.approx(1.0)
+        assert evaluate(restrict=False) < 0.5
