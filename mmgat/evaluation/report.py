@@ -11,11 +11,12 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 from mmgat.utils.errors import ConfigError
-from .aggregation import summarize
+from .aggregation import UNSEEN_KINDS, summarize
 from .writers import fmt, markdown_table, read_json
 
 TASK_ORDER = ('detection', 'segmentation', 'classification')
-SUMMARY_COLUMNS = (('unseen_mean', 'unseen mean'), ('mPC', 'mPC'), ('rPC', 'rPC'))
+SUMMARY_COLUMNS = (('unseen_mean', 'unseen mean'), ('common_unseen_mean', 'unseen by all'),
+                   ('mPC', 'mPC'), ('rPC', 'rPC'))
 
 
 def load_run(path: str) -> dict:
@@ -63,6 +64,34 @@ def task_columns(records: Sequence[dict]) -> List[str]:
     return columns
 
 
+def common_unseen(records: Sequence[dict]) -> List[str]:
+    """Attack entries that no run of ``records`` trained on and every run scored, in
+    column order.
+
+    Each method's own unseen mean leaves out what *it* trained on, so two methods'
+    means can cover different attacks (a clean model's includes the GAT attacks, a GAT
+    model's does not); the mean over these common entries compares like with like.
+    """
+    common = None
+    for record in records:
+        seen = set(record.get('trained_on') or [])
+        mine = {name for name, entry in record['entries'].items()
+                if entry.get('kind') in UNSEEN_KINDS and name not in seen
+                and record['scores'].get(name) is not None}
+        common = mine if common is None else common & mine
+    return [c for c in task_columns(records) if c in (common or set())]
+
+
+def add_common_unseen_mean(records: Sequence[dict]) -> None:
+    """Set ``common_unseen_mean`` of each record (in place): its mean score over
+    :func:`common_unseen` (None when there is none)."""
+    names = common_unseen(records)
+    for record in records:
+        scores = [record['scores'][n] for n in names]
+        record['common_unseen_mean'] = sum(scores) / len(scores) if names else None
+        record['common_unseen'] = names
+
+
 def _bold_best(values: List[Optional[float]]) -> List[str]:
     present = [v for v in values if v is not None]
     best = max(present) if present else None
@@ -78,6 +107,7 @@ def _bold_best(values: List[Optional[float]]) -> List[str]:
 def task_table(records: Sequence[dict], names: Sequence[str]) -> str:
     """The Markdown table of one task's runs."""
     columns = task_columns(records)
+    add_common_unseen_mean(records)
     keys = [('entry', c) for c in columns] + [('summary', k) for k, _ in SUMMARY_COLUMNS]
     header = ['method'] + columns + [label for _, label in SUMMARY_COLUMNS]
     grid = []
@@ -113,7 +143,9 @@ def merge_report(records: Sequence[dict], names: Optional[Sequence[str]] = None
            f'{len(records)} run(s). Scores on the 0-1 scale; **bold**: best in its '
            'column; †: an attack family the method trained on (not in its unseen mean). '
            'unseen mean: mean over the attack entries (attack, universal, granularity) '
-           'the method did not train on; mPC: mean over the 15 benchmark corruptions x '
+           'the method did not train on; unseen by all: mean over the attack entries no '
+           'method of the table trained on (compares like with like); mPC: mean over the '
+           '15 benchmark corruptions x '
            '5 severities; rPC = mPC / clean score on the same images.', '']
     rows = []
     for task in tasks:
@@ -127,6 +159,7 @@ def merge_report(records: Sequence[dict], names: Optional[Sequence[str]] = None
             rows.append(dict(task=task, method=name, metric_name=metrics[0],
                              clean=record.get('clean'), val_ood=record.get('val_ood'),
                              unseen_mean=record.get('unseen_mean'),
+                             common_unseen_mean=record.get('common_unseen_mean'),
                              mPC=record.get('mPC'), rPC=record.get('rPC')))
             missing = [n for n, s in record.get('status', {}).items() if s != 'done']
             if missing:
@@ -146,4 +179,5 @@ def summary_rows(records: Sequence[dict], names: Optional[Sequence[str]] = None
     return merge_report(records, names)['rows']
 
 
-__all__ = ['load_run', 'merge_report', 'method_names', 'task_table', 'summary_rows']
+__all__ = ['load_run', 'merge_report', 'method_names', 'task_table', 'summary_rows',
+           'common_unseen', 'add_common_unseen_mean']

@@ -133,3 +133,32 @@ def test_trained_on_gat_model_has_seen_the_latent_attacks():
     seen, types = trained_on(load_suite(SUITE), cfg, 'detection')
     assert seen == ['gat-coarse', 'gat-mid', 'gat-fine']
     assert types == ['LatentAttack']
+
+
+def test_common_unseen_mean_compares_like_with_like():
+    """A clean run's unseen mean covers the GAT attacks, a GAT run's does not: the
+    report's 'unseen by all' column averages only what neither trained on."""
+    import copy
+
+    from mmgat.evaluation.aggregation import summarize
+    from mmgat.evaluation.report import common_unseen, merge_report
+    from robustness_records import fabricated_record, unit
+    clean = fabricated_record()
+    clean['trained_on'] = []
+    clean['entries']['gat'] = dict(kind='attack', **unit(0.1))
+    gat = copy.deepcopy(clean)
+    gat['trained_on'] = ['gat']
+    gat['entries']['recolor'] = dict(kind='attack', **unit(0.7))
+    records = []
+    for record in (clean, gat):
+        record = dict(record, source='x/robustness.json')
+        record.update(summarize(record))
+        records.append(record)
+    # pgd 0.2, recolor 0.5 / 0.7, granularity mean 0.4 ('broken' failed for both)
+    assert common_unseen(records) == ['pgd', 'recolor', 'granularity']
+    report = merge_report(records, names=['clean', 'gat'])
+    rows = {r['method']: r for r in report['rows']}
+    assert rows['clean']['common_unseen_mean'] == pytest.approx((0.2 + 0.5 + 0.4) / 3)
+    assert rows['gat']['common_unseen_mean'] == pytest.approx((0.2 + 0.7 + 0.4) / 3)
+    assert rows['clean']['unseen_mean'] == pytest.approx((0.2 + 0.5 + 0.4 + 0.1) / 4)
+    assert '| unseen by all |' in report['markdown']

@@ -1,5 +1,8 @@
 """GAT configs: each task trains 2 iterations through tools/train.py with a generator,
-and a missing generator checkpoint stops the run with the command that makes it."""
+a missing generator checkpoint stops the run with the command that makes it, and the
+granularity profile of a GAT model has one entry per decoder layer of a real generator."""
+import json
+
 import pytest
 import torch
 from mmengine.config import Config
@@ -65,3 +68,30 @@ def test_missing_generator_says_how_to_make_it(run_tool, tmp_path):
     assert result.returncode == 2, result.stderr[-2000:]
     assert ('python tools/train_generator.py configs/generators/'
             'style-ae_digitscenes-cls.py') in result.stderr
+
+
+@pytest.mark.slow
+def test_granularity_profile_of_a_gat_model_has_every_decoder_layer(
+        generator_checkpoints, run_tool, tmp_path):
+    from mmgat.generators import clear_generator_cache, load_generator
+    config = 'configs/gat/resnet18_gat_digitscenes-cls.py'
+    generator = GAT_CONFIGS[config]
+    checkpoint = generator_checkpoints[generator]
+    train_dir = tmp_path / 'train'
+    run_tool('train.py', config, '--work-dir', train_dir, '--cfg-options', *FAST_OPTIONS,
+             'train_cfg.max_iters=2', 'train_cfg.val_interval=100',
+             'default_hooks.checkpoint.interval=2', f'{CHECKPOINT_KEY}={checkpoint}')
+    gran = tmp_path / 'gran'
+    run_tool('test.py', config, train_dir / 'iter_2.pth', '--granularity',
+             '--generator-config', generator, '--generator-checkpoint', checkpoint,
+             '--work-dir', gran, '--num-images', '4', '--cfg-options',
+             'test_dataloader.num_workers=0', env=dict(OMP_NUM_THREADS='1'))
+    record = json.loads((gran / 'granularity.json').read_text())
+    layers = load_generator(generator, str(checkpoint)).decoder_layers
+    clear_generator_cache()
+    entry = record['entries']['granularity']
+    assert entry['status'] == 'done', entry
+    assert entry['layers'] == list(layers) and list(entry['units']) == list(layers)
+    assert all(0 <= unit['score'] <= 1 for unit in entry['units'].values())
+    assert (gran / 'granularity.png').is_file()
+    assert record['training_attacks'] == ['LatentAttack']  # read from the config's hook

@@ -69,16 +69,17 @@ def test_report_merges_runs_per_task(three_runs, tmp_path, capsys):
     assert text == capsys.readouterr().out.split('report written to')[0].rstrip('\n') + '\n'
     det = text.split('## Detection (bbox mAP50)')[1].split('## Classification')[0]
     lines = [line for line in det.splitlines() if line.startswith('|')]
-    assert lines[0] == ('| method | clean | val_ood | pgd | recolor | unseen mean | mPC | '
-                        'rPC |')
+    assert lines[0] == ('| method | clean | val_ood | pgd | recolor | unseen mean | '
+                        'unseen by all | mPC | rPC |')
     # best per column in bold; the PGD-trained run's pgd column marked seen; its unseen
-    # mean is recolor alone (0.30), the clean run's (0.10 + 0.40) / 2
+    # mean is recolor alone (0.30), the clean run's (0.10 + 0.40) / 2; unseen by both:
+    # recolor alone
     assert lines[2] == ('| frcnn_clean | **0.750** | **0.700** | 0.100 | **0.400** | '
-                        '0.250 | 0.500 | 0.625 |')
+                        '0.250 | **0.400** | 0.500 | 0.625 |')
     assert lines[3] == ('| frcnn_pgd | 0.720 | **0.700** | **0.500** † | 0.300 | '
-                        '**0.300** | - | - |')
+                        '**0.300** | 0.300 | - | - |')
     cls = text.split('## Classification (top-1)')[1]
-    assert '| resnet18_gat | 0.970 | 0.200 | 0.200 | - | - |' in cls  # alone: no bold
+    assert '| resnet18_gat | 0.970 | 0.200 | 0.200 | 0.200 | - | - |' in cls  # alone: no bold
     png = out.with_suffix('.png')
     assert png.read_bytes()[:4] == b'\x89PNG'
 
