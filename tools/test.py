@@ -27,7 +27,8 @@ from mmgat.registry import HOOKS
 from mmgat.utils.cli import exit_on_user_error
 from mmgat.utils.errors import ConfigError
 from mmgat.utils.runner_setup import (adapt_distributed, load_config,
-                                      set_local_rank_env, set_work_dir)
+                                      set_local_rank_env, set_work_dir,
+                                      without_training_attacks)
 
 
 def parse_args(argv=None):
@@ -129,7 +130,9 @@ def main(argv=None):
     attack = add_attack(cfg, args.attack) if args.attack else None
 
     adapt_distributed(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    run_cfg = without_training_attacks(cfg)  # e.g. no generator needed to test GAT
+    runner = (Runner.from_cfg(run_cfg) if 'runner_type' not in run_cfg
+              else RUNNERS.build(run_cfg))
     metrics = runner.test()
 
     if is_main_process():

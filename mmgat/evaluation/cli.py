@@ -6,6 +6,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmgat.utils.errors import ConfigError
+from mmgat.utils.runner_setup import without_training_attacks
 from .entries import load_suite
 from .robustness_suite import RobustnessSuite, granularity_suite
 
@@ -78,7 +79,11 @@ def run_robustness(cfg, args) -> dict:
             for entry in suite.entries:
                 entry['num_images'] = args.num_images
         name, plot_files = 'robustness', None
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    # The training attacks are not run (nor built: GAT's generator may be absent); the
+    # suite still reads them from ``cfg`` to know what the model trained on.
+    run_cfg = without_training_attacks(cfg)
+    runner = (Runner.from_cfg(run_cfg) if 'runner_type' not in run_cfg
+              else RUNNERS.build(run_cfg))
     runner.load_checkpoint(args.checkpoint, map_location='cpu')
     return RobustnessSuite(runner.model, cfg, suite, cfg.work_dir, name=name,
                            config_path=args.config, checkpoint=args.checkpoint,

@@ -1,4 +1,5 @@
 """What tools/train.py and tools/test.py do to a config before building the Runner."""
+import copy
 import os
 import os.path as osp
 from datetime import timedelta
@@ -78,3 +79,23 @@ def final_checkpoint(work_dir: str):
     with open(pointer) as f:
         path = f.read().strip()
     return path if osp.isfile(path) else None
+
+
+def without_training_attacks(cfg: Config) -> Config:
+    """A copy of ``cfg`` without the AdversarialHooks that only act in training.
+
+    Testing a model trained with an attack never runs that attack, but building the
+    hook would still load what the attack needs (GAT's generator checkpoint), which
+    whoever tests the model may not have. Hooks with a val / test phase stay.
+    """
+    from mmgat.hooks.adversarial_hook import _parse_phase
+    out = copy.deepcopy(cfg)
+    kept = []
+    for hook in out.get('custom_hooks') or []:
+        kind = hook.get('type') if isinstance(hook, dict) else None
+        if kind in ('mmgat.AdversarialHook', 'AdversarialHook') and not (
+                {'val', 'test'} & _parse_phase(hook.get('phase', 'train'))):
+            continue
+        kept.append(hook)
+    out.custom_hooks = kept
+    return out

@@ -85,7 +85,9 @@ def test_granularity_profile_of_a_gat_model_has_every_decoder_layer(
     run_tool('test.py', config, train_dir / 'iter_2.pth', '--granularity',
              '--generator-config', generator, '--generator-checkpoint', checkpoint,
              '--work-dir', gran, '--num-images', '4', '--cfg-options',
-             'test_dataloader.num_workers=0', env=dict(OMP_NUM_THREADS='1'))
+             'test_dataloader.num_workers=0',
+             # testing never runs the training attack: its generator need not exist
+             f'{CHECKPOINT_KEY}={tmp_path}/absent.pth', env=dict(OMP_NUM_THREADS='1'))
     record = json.loads((gran / 'granularity.json').read_text())
     layers = load_generator(generator, str(checkpoint)).decoder_layers
     clear_generator_cache()
