@@ -7,14 +7,15 @@
    its reconstruction PSNR on val / val_ood and the clean detector's mAP50 on
    reconstructed val images (do the labels stay valid?);
 3. trains the Faster R-CNN R-18 detector clean and with GAT under the same schedule
-   (`--methods` adds e.g. pgd);
+   (`--methods` picks others, e.g. `clean advbn`; `--task classification` or
+   `segmentation` compares the ResNet-18 classifier or the FPN segmentor instead);
 4. runs the robustness suite on each (`--suite`, default the demo suite: every unseen
    attack and corruption family on a subset of val);
 5. merges the runs with tools/report.py into WORK_DIR/report.md and prints it.
 
 Every step is skipped when its output exists (a killed demo continues where it
 stopped; the suite resumes per entry); `--force` redoes the training steps. Each step's
-wall time goes to WORK_DIR/demo_times.json.
+wall time goes to WORK_DIR/demo_times.json (a resumed suite adds to its earlier time).
 """
 import argparse
 import json
@@ -24,33 +25,52 @@ import subprocess
 import sys
 import time
 
+from mmgat.evaluation.entries import load_suite
 from mmgat.utils.runner_setup import final_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-GENERATOR_CONFIG = 'configs/generators/style-ae_digitscenes.py'
-GENERATOR_CHECKPOINT = 'work_dirs/style-ae_digitscenes/generator.pth'
-METHODS = {
-    'clean': 'configs/clean/faster-rcnn_r18_clean_digitscenes.py',
-    'gat': 'configs/gat/faster-rcnn_r18_gat_digitscenes.py',
-    'pgd': 'configs/pgd/faster-rcnn_r18_pgd_digitscenes.py',
-    'shared': 'configs/shared/faster-rcnn_r18_shared_digitscenes.py',
-    'localized': 'configs/localized/faster-rcnn_r18_localized_digitscenes.py',
-    'universal': 'configs/universal/faster-rcnn_r18_universal_digitscenes.py',
+METHODS = ('clean', 'gat', 'pgd', 'shared', 'localized', 'universal', 'advbn')
+#: Per task: the model of ``configs/<method>/<model>_<method>_digitscenes<suffix>.py``,
+#: its metric (key of tools/test.py's output, and its name) and the GAT generator
+#: (trained to ``work_dirs/<generator config name>/generator.pth``, where the GAT
+#: configs and suites look for it).
+TASKS = {
+    'detection': dict(model='faster-rcnn_r18', suffix='', prefix='det',
+                      metric='coco/bbox_mAP_50', metric_name='mAP50',
+                      generator='configs/generators/style-ae_digitscenes.py'),
+    'segmentation': dict(model='fpn_r18', suffix='', prefix='seg', metric='mIoU',
+                         metric_name='mIoU',
+                         generator='configs/generators/style-ae_digitscenes.py'),
+    'classification': dict(model='resnet18', suffix='-cls', prefix='cls',
+                           metric='accuracy/top1', metric_name='top-1',
+                           generator='configs/generators/style-ae_digitscenes-cls.py'),
 }
 RECONSTRUCTION_ATTACK = 'configs/_base_/attacks/gat-reconstruction.py'
-METRIC = 'coco/bbox_mAP_50'
+
+
+def method_config(task: str, method: str) -> str:
+    spec = TASKS[task]
+    return (f'configs/{method}/{spec["model"]}_{method}_digitscenes'
+            f'{spec["suffix"]}.py')
+
+
+def generator_checkpoint(generator_config: str) -> str:
+    name = osp.splitext(osp.basename(generator_config))[0]
+    return f'work_dirs/{name}/generator.pth'
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/digitscenes')
+    parser.add_argument('--task', default='detection', choices=sorted(TASKS),
+                        help='the model family (the demo is the detector)')
     parser.add_argument('--methods', nargs='+', default=['clean', 'gat'],
-                        choices=sorted(METHODS), help='training methods to compare')
+                        choices=METHODS, help='training methods to compare')
     parser.add_argument('--suite', default='configs/robustness/unseen_digitscenes_demo.py',
                         help='robustness suite run on every model')
     parser.add_argument('--force', action='store_true',
-                        help='retrain the generator and the detectors')
+                        help='retrain the generator and the models')
     return parser.parse_args(argv)
 
 
@@ -66,15 +86,27 @@ class Demo:
             with open(self.times_file) as f:
                 self.times = json.load(f)
 
-    def run(self, step: str, cmd: list) -> None:
-        """Run a tool (its output, progress bars included, goes to the terminal)."""
+    def run(self, step: str, cmd: list, accumulate: bool = False,
+            ok_codes: tuple = (0, )) -> int:
+        """Run a tool (its output, progress bars included, goes to the terminal).
+
+        ``accumulate``: add this run's time to the step's earlier ones (a suite that
+        resumes continues the same work); otherwise it replaces them. Exit codes
+        outside ``ok_codes`` stop the demo.
+        """
         print(f'\n==> [{step}] ' + ' '.join(cmd), flush=True)
         start = time.time()
-        subprocess.run([sys.executable] + cmd, cwd=REPO, env=self.env, check=True)
-        self.times[step] = round(time.time() - start, 1)
+        code = subprocess.run([sys.executable] + cmd, cwd=REPO, env=self.env).returncode
+        if code not in ok_codes:
+            raise SystemExit(f'demo: step {step} failed with exit status {code}; run '
+                             'the demo again to continue from this step')
+        spent = round(time.time() - start, 1)
+        self.times[step] = round(self.times.get(step, 0) + spent, 1) if accumulate \
+            else spent
         os.makedirs(self.args.work_dir, exist_ok=True)
         with open(self.times_file, 'w') as f:
             json.dump(self.times, f, indent=2)
+        return code
 
     def metric(self, step: str, config: str, checkpoint: str, out: str, key: str,
                *extra) -> float:
@@ -93,21 +125,25 @@ def main(argv=None):
     if not osp.isfile(osp.join(args.data_root, 'meta.json')):
         demo.run('data', ['tools/make_digitscenes.py', '--out', args.data_root])
 
+    task = TASKS[args.task]
+    prefix, metric = task['prefix'], task['metric']
+
     # The generator, and whether it keeps the labels valid.
     # At the path the GAT configs, attack files and suites name by default.
-    gen_ckpt = GENERATOR_CHECKPOINT
+    gen_config = task['generator']
+    gen_ckpt = generator_checkpoint(gen_config)
     if args.force or not osp.isfile(osp.join(REPO, gen_ckpt)):
-        demo.run('generator', ['tools/train_generator.py', GENERATOR_CONFIG,
+        demo.run('generator', ['tools/train_generator.py', gen_config,
                                '--work-dir', osp.dirname(gen_ckpt)])
-    quality = {split: demo.metric(f'psnr_{split}', GENERATOR_CONFIG, gen_ckpt,
+    quality = {split: demo.metric(f'psnr_{split}', gen_config, gen_ckpt,
                                   osp.join(wd, 'generator', f'psnr_{split}.json'), 'psnr',
                                   '--split', split)
                for split in ('val', 'val_ood')}
 
-    # The detectors.
+    # The models.
     runs = {}
     for method in args.methods:
-        config, work_dir = METHODS[method], osp.join(wd, method)
+        config, work_dir = method_config(args.task, method), osp.join(wd, method)
         checkpoint = final_checkpoint(work_dir)
         if args.force or checkpoint is None:
             demo.run(f'train_{method}', ['tools/train.py', config, '--work-dir', work_dir])
@@ -116,23 +152,36 @@ def main(argv=None):
 
     if 'clean' in runs:
         config, checkpoint = runs['clean']
-        real = demo.metric('det_real', config, checkpoint,
-                           osp.join(wd, 'generator', 'det_real.json'), METRIC)
-        recon = demo.metric(
-            'det_reconstructed', config, checkpoint,
-            osp.join(wd, 'generator', 'det_reconstructed.json'), METRIC, '--attack',
+        quality['model_reconstructed'] = demo.metric(
+            f'{prefix}_reconstructed', config, checkpoint,
+            osp.join(wd, 'generator', f'{prefix}_reconstructed.json'), metric, '--attack',
             RECONSTRUCTION_ATTACK)
-        quality.update(det_map50_real=real, det_map50_reconstructed=recon)
-    with open(osp.join(wd, 'generator', 'quality.json'), 'w') as f:
-        json.dump(quality, f, indent=2)
 
     # The robustness suite on each model, then one report.
     suite_dirs = []
     for method, (config, checkpoint) in runs.items():
         suite_dir = osp.join(wd, method, 'robustness')
-        demo.run(f'suite_{method}', ['tools/test.py', config, checkpoint, '--robustness',
-                                     args.suite, '--work-dir', suite_dir])
+        code = demo.run(f'suite_{method}', ['tools/test.py', config, checkpoint,
+                                            '--robustness', args.suite, '--work-dir',
+                                            suite_dir], accumulate=True, ok_codes=(0, 3))
+        if code == 3:
+            print(f'demo: some suite entries failed for {method} (see '
+                  f'{suite_dir}/robustness.md); the report shows the others', flush=True)
         suite_dirs.append(suite_dir)
+
+    if 'clean' in runs:
+        # The clean model on real val: the suite's 'clean' entry when it evaluates all
+        # of val (as the reconstruction check does), else an evaluation of its own.
+        with open(osp.join(wd, 'clean', 'robustness', 'robustness.json')) as f:
+            real = json.load(f).get('clean')
+        entry = {e['name']: e for e in load_suite(args.suite).entries}.get('clean', {})
+        if real is None or entry.get('num_images') is not None:
+            config, checkpoint = runs['clean']
+            real = demo.metric(f'{prefix}_real', config, checkpoint,
+                               osp.join(wd, 'generator', f'{prefix}_real.json'), metric)
+        quality['model_real'] = float(real)
+    with open(osp.join(wd, 'generator', 'quality.json'), 'w') as f:
+        json.dump(quality, f, indent=2)
     report = osp.join(wd, 'report.md')
     demo.run('report', ['tools/report.py', *suite_dirs, '--names', *runs, '--out', report])
 
@@ -141,11 +190,14 @@ def main(argv=None):
     lines = ['', '## Generator', '',
              f"Reconstruction PSNR: val {quality['val']:.2f} dB, val_ood "
              f"{quality['val_ood']:.2f} dB."]
-    if 'det_map50_real' in quality:
-        real, recon = quality['det_map50_real'], quality['det_map50_reconstructed']
-        lines.append(f'Clean detector mAP50 on real val {real:.3f}, on reconstructed val '
-                     f'{recon:.3f} ({100 * (recon - real) / max(real, 1e-9):+.1f}%).')
-    lines += ['', 'Step times (s): ' + ', '.join(f'{k} {v}' for k, v in demo.times.items())]
+    if 'model_real' in quality:
+        real, recon = quality['model_real'], quality['model_reconstructed']
+        lines.append(f'Clean model {task["metric_name"]} on real val {real:.3f}, on '
+                     f'reconstructed val {recon:.3f} '
+                     f'({100 * (recon - real) / max(real, 1e-9):+.1f}%).')
+    total = sum(demo.times.values()) / 60
+    lines += ['', 'Step times (s): ' + ', '.join(f'{k} {v}' for k, v in demo.times.items())
+              + f'; {total:.1f} min in all']
     with open(report, 'w') as f:
         f.write(text.rstrip('\n') + '\n' + '\n'.join(lines) + '\n')
     print('\n' + text.rstrip('\n') + '\n' + '\n'.join(lines))

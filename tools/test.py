@@ -16,6 +16,7 @@ import copy
 import json
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.dist import is_main_process
@@ -48,7 +49,8 @@ def parse_args(argv=None):
         '--robustness', metavar='SUITE',
         help='evaluate on every entry of a robustness suite, e.g. configs/robustness/'
         'unseen_digitscenes.py: writes WORK_DIR/robustness.json, .md and PNG plots '
-        '(a rerun skips completed entries)')
+        '(a rerun skips completed entries). Exit status 3: the suite ran to the end '
+        'but some entries failed (reasons in the JSON)')
     parser.add_argument(
         '--granularity', action='store_true',
         help='evaluate under one LayerActivationAttack per generator decoder layer: '
@@ -122,8 +124,17 @@ def main(argv=None):
     cfg.load_from = args.checkpoint
     if args.robustness or args.granularity or args.generator_config or \
             args.generator_checkpoint or args.num_images is not None:
-        from mmgat.evaluation.cli import run_robustness
-        return run_robustness(cfg, args)
+        from mmgat.evaluation.cli import EXIT_ENTRIES_FAILED, run_robustness
+        record = run_robustness(cfg, args)
+        failed = record.get('failed') or []
+        if failed:
+            # Everything else ran and was written; the exit status tells scripts.
+            print(f'error: {len(failed)} suite {"entry" if len(failed) == 1 else "entries"}'
+                  f' failed ({", ".join(failed)}); the reasons are in '
+                  f'{osp.join(cfg.work_dir, record.get("name", "robustness"))}.json',
+                  file=sys.stderr)
+            sys.exit(EXIT_ENTRIES_FAILED)
+        return record
     select_split(cfg, args.split)
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)

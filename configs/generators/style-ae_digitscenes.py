@@ -41,7 +41,7 @@ ood_test_dataloader = dict(
                  data_prefix=dict(img='images/val_ood/'), test_mode=True,
                  pipeline=pipeline))
 
-max_iters = 1000
+max_iters = 700
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(optimizer=dict(lr=3e-3))
 param_scheduler = [

@@ -9,9 +9,9 @@
 # Entry kinds and keys: mmgat/evaluation/entries.py. The sizes below (num_images, steps)
 # keep the whole suite for the Faster R-CNN R-18 detector within 15 minutes on a 2-core
 # CPU (about 10 minutes with one thread: clean / val_ood / universal on all 300 images,
-# pixel attacks on 48, GAT on 32, granularity on 12 per layer, corruptions on 32 per
-# corruption and severity). `num_images` takes that many evenly spaced images of the
-# split (the same ones for every entry of equal size). Re-parametrise in a suite of
+# pixel attacks and AdvBN on 48, GAT on 32, granularity on 12 per layer, corruptions on
+# 32 per corruption and severity). `num_images` takes that many evenly spaced images of
+# the split (the same ones for every entry of equal size). Re-parametrise in a suite of
 # your own:
 #
 #   _base_ = ['./unseen_digitscenes.py']
@@ -62,6 +62,8 @@ entries = [
          iters=40, train_batch_size=8),
     dict(name='pgd-linf_eps8_background', attack=_attacks + 'pgd-linf_eps8_background.py',
          attack_options=dict(steps=5), **_pixel),
+    # AdvBN: worst-case per-channel mean / std of the backbone's layer1 output.
+    dict(name='advbn', attack=_attacks + 'advbn.py', **_pixel),
     dict(name='gat-coarse', attack=dict(type='mmgat.LatentAttack', levels=('coarse', ),
                                         level_sampling='all', eps=0.5, steps=5), **_gat),
     dict(name='gat-mid', attack=dict(type='mmgat.LatentAttack', levels=('mid', ),

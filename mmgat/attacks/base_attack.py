@@ -72,6 +72,11 @@ def check_alpha(value) -> float:
     return _check_number('alpha', value, 0.0, False)
 
 
+def check_positive(name: str, value) -> float:
+    """Validate a named option that must be a finite number > 0."""
+    return _check_number(name, value, 0.0, False)
+
+
 def check_steps(value) -> int:
     """Validate a number of steps: an int >= 1."""
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
@@ -146,6 +151,14 @@ class BaseAttack:
             generator (torch.Generator, optional): Use this generator for the random
                 start instead of one seeded by ``(seed, rank, iteration)``.
         """
+        adv = self._perturb_in_attack_mode(victim, pixels, data_samples, iteration,
+                                           generator)
+        return adv.detach().clamp(0, 255)
+
+    def _perturb_in_attack_mode(self, victim, pixels: torch.Tensor, data_samples: list,
+                                iteration: int, generator: Optional[torch.Generator]):
+        """:meth:`perturb` with checked inputs, in the victim's attack mode, with
+        gradients enabled and the global RNG seeded by ``(seed, rank, iteration)``."""
         if not isinstance(pixels, torch.Tensor) or pixels.dim() != 4:
             raise ValueError('pixels must be an N x C x H x W tensor')
         if len(data_samples) != pixels.shape[0]:
@@ -157,8 +170,7 @@ class BaseAttack:
         pixels = pixels.detach()
         with seeded_global_rng(seed, pixels.device), victim.attack_mode(), \
                 torch.enable_grad():
-            adv = self.perturb(victim, pixels, data_samples, generator)
-        return adv.detach().clamp(0, 255)
+            return self.perturb(victim, pixels, data_samples, generator)
 
     def perturb(self, victim, pixels: torch.Tensor, data_samples: list,
                 generator: torch.Generator) -> torch.Tensor:

@@ -34,6 +34,11 @@ def generator_from_args(config: Optional[str], checkpoint: Optional[str]) -> dic
     return dict(config=config, checkpoint=checkpoint)
 
 
+#: Exit status of ``tools/test.py --robustness / --granularity`` when the suite ran to
+#: the end but some entries failed (2 is a user error that stopped the run).
+EXIT_ENTRIES_FAILED = 3
+
+
 def check_robustness_args(args) -> None:
     """Options that do not combine with a suite run."""
     if not (args.robustness or args.granularity):
@@ -91,4 +96,4 @@ def run_robustness(cfg, args) -> dict:
 
 
 __all__ = ['run_robustness', 'check_robustness_args', 'generator_from_args',
-           'DEFAULT_GENERATORS']
+           'DEFAULT_GENERATORS', 'EXIT_ENTRIES_FAILED']

@@ -108,6 +108,7 @@ TYPE_FAMILIES = {
     'ReColor': ('recolor', ),
     'SpatialFlow': ('spatial', ),
     'PerceptualAttack': ('perceptual', ),
+    'AdvBN': ('advbn', ),
 }
 
 

@@ -452,7 +452,10 @@ class RobustnessSuite:
         def before(batch_idx, data_batch):
             hook.before_test_iter(runner, batch_idx, data_batch)
 
-        return self._evaluate(entry, desc, before_batch=before)
+        def after(batch_idx, data_batch):
+            hook.after_test_iter(runner, batch_idx, data_batch)
+
+        return self._evaluate(entry, desc, before_batch=before, after_batch=after)
 
     def _corruption(self, entry: dict, corruption: str, severity: int, desc: str,
                     info: dict, digest: str):
@@ -548,7 +551,8 @@ class RobustnessSuite:
         return partial(fn, **collate)
 
     def _evaluate(self, entry: dict, desc: str, edit: Optional[Callable] = None,
-                  before_batch: Optional[Callable] = None):
+                  before_batch: Optional[Callable] = None,
+                  after_batch: Optional[Callable] = None):
         """Test the model on the entry's subset of its split; returns ``(metrics, n)``.
 
         Args:
@@ -556,6 +560,8 @@ class RobustnessSuite:
                 pipeline is swapped and restored afterwards).
             before_batch: ``fn(batch_idx, data_batch)`` called on every batch before
                 the model sees it (an attack hook).
+            after_batch: ``fn(batch_idx, data_batch)`` called after every batch's test
+                step, also when it raised (removes a feature attack's hook).
         """
         split = entry['split']
         dataset, loader_cfg = self._dataset(split)
@@ -576,10 +582,14 @@ class RobustnessSuite:
                 self._restrict_to(evaluator, dataset, indices)
             bar = self._bars.inner(len(loader), desc) if self._bars else None
             for batch_idx, data_batch in enumerate(loader):
-                if before_batch is not None:
-                    before_batch(batch_idx, data_batch)
-                with torch.no_grad():
-                    outputs = self.model.test_step(data_batch)
+                try:
+                    if before_batch is not None:
+                        before_batch(batch_idx, data_batch)
+                    with torch.no_grad():
+                        outputs = self.model.test_step(data_batch)
+                finally:
+                    if after_batch is not None:
+                        after_batch(batch_idx, data_batch)
                 evaluator.process(data_samples=outputs, data_batch=data_batch)
                 if bar is not None:
                     bar.update(1)

@@ -54,6 +54,12 @@ class AdversarialHook(Hook):
     ``(attack seed, rank, runner.iter)`` in training and ``(seed, rank, batch_idx)``
     in val / test, so a run is reproducible.
 
+    A feature attack (``space = 'features'``, i.e. :class:`mmgat.attacks.AdvBN`)
+    changes no pixel: its perturbation of a backbone layer's output is applied through
+    a forward hook during this iteration's train / test step only (to the appended
+    copies in ``'append'`` mode, to the first ``round(ratio * N)`` images in
+    ``'replace'`` mode) and removed after it.
+
     Args:
         attack (dict): Config of an attack in ``mmgat.registry.ATTACKS``, e.g.
             ``dict(type='mmgat.PGD', eps=8 / 255, alpha=2 / 255, steps=3)``.
@@ -93,6 +99,12 @@ class AdversarialHook(Hook):
         ...          attack=dict(type='mmgat.PGD', eps=8 / 255, steps=3,
         ...                      mask='background'),
         ...          mode='append', victim=dict(background_classes=[0]))
+        ... ]
+        >>> # AdvBN: clean + adversarial feature statistics after layer1, 1:1
+        >>> custom_hooks = [
+        ...     dict(type='mmgat.AdversarialHook',
+        ...          attack=dict(type='mmgat.AdvBN', layer='backbone.layer1'),
+        ...          mode='append')
         ... ]
         >>> # evaluation under attack with tools/test.py
         >>> custom_hooks = [
@@ -136,6 +148,7 @@ class AdversarialHook(Hook):
                                     else test_victim)
         self._victims = {}
         self._announced = set()
+        self._armed = None  # handle of an applied feature perturbation
 
     # ------------------------------------------------------------------ runner hooks
     def before_train_iter(self, runner, batch_idx: int,
@@ -165,6 +178,20 @@ class AdversarialHook(Hook):
             with torch.enable_grad():
                 self._attack_batch(runner, data_batch, phase='test', mode='replace',
                                    ratio=1.0, iteration=batch_idx)
+
+    # A feature attack (AdvBN) is applied inside the step's forward pass: remove it
+    # once the step is done (and before any other forward pass of the model).
+    def after_train_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None,
+                         outputs=None) -> None:
+        self._remove_feature_perturbation()
+
+    def after_val_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None,
+                       outputs=None) -> None:
+        self._remove_feature_perturbation()
+
+    def after_test_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None,
+                        outputs=None) -> None:
+        self._remove_feature_perturbation()
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Store a stateful attack's state (e.g. a universal perturbation).
@@ -225,10 +252,41 @@ class AdversarialHook(Hook):
             print_log(f'AdversarialHook ({phase}): {self.attack} on {count} of {num} '
                       f'images per batch, mode={mode}', logger='current')
         pixels, samples, info = victim.to_pixels(data_batch)
+        if getattr(self.attack, 'space', 'pixels') == 'features':
+            self._arm_feature_attack(model, victim, data_batch, pixels[:count],
+                                     samples[:count], mode, iteration)
+            return
         adv = self.attack(victim, pixels[:count], samples[:count], iteration=iteration)
         images = self._perturbed_inputs(data_batch['inputs'], victim, pixels[:count],
                                         adv, info)
         self._write_back(data_batch, images, mode)
+
+    def _arm_feature_attack(self, model, victim, data_batch: dict, pixels: torch.Tensor,
+                            samples: list, mode: str, iteration: int) -> None:
+        """Search a feature perturbation (AdvBN) and apply it during the next step.
+
+        The images stay as they are; in ``'append'`` mode clean copies of the attacked
+        images (and their data samples) are appended, and only those rows of the
+        layer's output are perturbed, so the step's loss is the mean of the clean
+        and the adversarial loss. The perturbation is removed after the iteration.
+        """
+        perturbation = self.attack(victim, pixels, samples, iteration=iteration)
+        count = pixels.shape[0]
+        num = len(data_batch['inputs'])
+        if mode == 'append':
+            copies = [img.clone() for img in data_batch['inputs'][:count]]
+            self._write_back(data_batch, copies, 'append')
+            rows = slice(num, num + count)
+        else:
+            rows = slice(0, count)
+        self._remove_feature_perturbation()
+        self._armed = perturbation.attach(model, rows)
+
+    def _remove_feature_perturbation(self) -> None:
+        handle = getattr(self, '_armed', None)
+        if handle is not None:
+            handle.remove()
+            self._armed = None
 
     @staticmethod
     def _perturbed_inputs(inputs, victim, pixels: torch.Tensor, adv: torch.Tensor,

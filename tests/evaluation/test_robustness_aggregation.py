@@ -114,6 +114,7 @@ def test_metrics_per_task_and_overrides():
     ('configs/shared/faster-rcnn_r18_shared_digitscenes.py',
      ['pgd-linf_eps2', 'pgd-linf_eps4', 'pgd-linf_eps8', 'pgd-l2_eps0.5', 'universal',
       'pgd-linf_eps8_background']),
+    ('configs/advbn/faster-rcnn_r18_advbn_digitscenes.py', ['advbn']),
 ])
 def test_trained_on_maps_training_attacks_to_suite_entries(config, expected):
     suite = load_suite(SUITE)

@@ -18,8 +18,8 @@ def test_default_suite_lists_every_kind_and_its_attack_files_resolve():
     assert suite.names == [
         'clean', 'val_ood', 'pgd-linf_eps2', 'pgd-linf_eps4', 'pgd-linf_eps8',
         'pgd-l2_eps0.5', 'recolor', 'spatial', 'perceptual', 'universal',
-        'pgd-linf_eps8_background', 'gat-coarse', 'gat-mid', 'gat-fine', 'granularity',
-        'corruptions']
+        'pgd-linf_eps8_background', 'advbn', 'gat-coarse', 'gat-mid', 'gat-fine',
+        'granularity', 'corruptions']
     kinds = {e['name']: e['kind'] for e in suite.entries}
     assert set(kinds.values()) == {'clean', 'split', 'attack', 'universal',
                                    'granularity', 'corruption'}
@@ -32,6 +32,8 @@ def test_default_suite_lists_every_kind_and_its_attack_files_resolve():
     attack, victim = resolve_attack(by_name['pgd-linf_eps8_background'])
     assert attack['mask'] == 'background' and attack['steps'] == 5  # attack_options
     assert victim == dict(background_classes=[0])
+    attack, _ = resolve_attack(by_name['advbn'])
+    assert attack['type'] == 'mmgat.AdvBN' and attack['layer'] == 'backbone.layer1'
     # the suite's per-task generator is filled into the latent attacks
     attack, _ = resolve_attack(by_name['gat-coarse'], suite.generator_for('classification'))
     assert attack['generator']['config'].endswith('style-ae_digitscenes-cls.py')

@@ -86,6 +86,8 @@ def test_every_entry_kind_on_a_tiny_classifier(cls_setup, tmp_path, monkeypatch)
              attack_options=dict(steps=2), num_images=8),
         dict(name='universal', kind='universal', iters=2, train_batch_size=8,
              num_images=8),
+        dict(name='advbn', kind='attack', attack=str(ATTACKS_DIR / 'advbn.py'),
+             attack_options=dict(steps=2), num_images=8),
         dict(name='granularity', kind='granularity',
              attack=dict(type='RobustnessTestLayerAttack'), num_images=8),
         dict(name='corruptions', kind='corruption',
@@ -101,6 +103,8 @@ def test_every_entry_kind_on_a_tiny_classifier(cls_setup, tmp_path, monkeypatch)
         dict(name='gat-missing-generator', kind='attack',
              attack=dict(type='mmgat.LatentAttack', levels='fine',
                          generator=missing_generator)),
+        dict(name='advbn-unknown-layer', kind='attack', num_images=4,
+             attack=dict(type='mmgat.AdvBN', layer='backbone.layer7')),
     ])
     record = RobustnessSuite(model, cfg, suite, str(tmp_path), progress=False).run()
     assert plain(record) == read(tmp_path)  # what was returned is what was written
@@ -108,7 +112,7 @@ def test_every_entry_kind_on_a_tiny_classifier(cls_setup, tmp_path, monkeypatch)
     entries = record['entries']
     status = record['status']
     assert [n for n, s in status.items() if s == 'done'] == [
-        'clean', 'val_ood', 'pgd', 'universal', 'granularity']
+        'clean', 'val_ood', 'pgd', 'universal', 'advbn', 'granularity']
     clean = record['clean']
     assert entries['clean']['num_images'] == 16 and 0 <= clean <= 1
     assert entries['val_ood']['num_images'] == 8
@@ -141,15 +145,19 @@ def test_every_entry_kind_on_a_tiny_classifier(cls_setup, tmp_path, monkeypatch)
     assert 'background mask' in entries['background-without-masks']['error']
     assert 'does not exist' in entries['granularity-missing-generator']['error']
     assert 'missing.pth' in entries['gat-missing-generator']['error']
+    assert "no module 'backbone.layer7'" in entries['advbn-unknown-layer']['error']
     assert set(record['failed']) == {'corruptions', 'no-such-attack', 'missing-file',
                                      'background-without-masks',
                                      'granularity-missing-generator',
-                                     'gat-missing-generator'}
+                                     'gat-missing-generator', 'advbn-unknown-layer'}
+    # AdvBN changed the features of its batches only: no hook is left on the model
+    assert entries['advbn']['attack']['layer'] == 'backbone.layer1'
+    assert not model.backbone.layer1._forward_hooks
     # unseen mean: attack kinds that completed (the model trained on nothing)
     assert record['trained_on'] == []
-    assert record['unseen_entries'] == ['pgd', 'universal', 'granularity']
+    assert record['unseen_entries'] == ['pgd', 'universal', 'advbn', 'granularity']
     assert record['unseen_mean'] == pytest.approx(np.mean(
-        [entries[n]['score'] for n in ('pgd', 'universal', 'granularity')]))
+        [entries[n]['score'] for n in ('pgd', 'universal', 'advbn', 'granularity')]))
     assert all(entries[n]['seconds'] >= 0 for n in ('clean', 'pgd'))
     for name in ('robustness.md', 'robustness_attacks.png', 'robustness_severity.png',
                  'robustness_granularity.png'):

@@ -7,13 +7,13 @@ import pytest
 from conftest import FAST_OPTIONS, REPO, read_scalars
 
 METHOD_CONFIGS = sorted(
-    str(p.relative_to(REPO)) for method in ('pgd', 'shared', 'localized')
+    str(p.relative_to(REPO)) for method in ('pgd', 'shared', 'localized', 'advbn')
     for p in (REPO / 'configs' / method).glob('*.py'))
 
 
 def test_every_method_has_a_config_per_task():
-    assert len(METHOD_CONFIGS) == 9
-    for method in ('pgd', 'shared', 'localized'):
+    assert len(METHOD_CONFIGS) == 12
+    for method in ('pgd', 'shared', 'localized', 'advbn'):
         for model in ('faster-rcnn_r18', 'fpn_r18', 'resnet18'):
             assert any(f'/{method}/{model}_{method}_' in c for c in METHOD_CONFIGS)
 

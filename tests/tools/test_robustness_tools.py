@@ -150,6 +150,7 @@ def test_robustness_suite_end_to_end_on_a_tiny_classifier(run_tool, tmp_path):
         "_small = dict(num_images=8)\n"
         "entry_options = {'pgd-linf_eps8': dict(attack_options=dict(steps=1), **_small),"
         " 'universal': dict(iters=2, **_small), 'gat-fine': dict(num_images=4),"
+        " 'advbn': dict(attack_options=dict(steps=1), **_small),"
         " 'granularity': dict(num_images=4),"
         " 'corruptions': dict(corruptions=['fog', 'contrast', 'spatter'],"
         " severities=[2], **_small)}\n"
@@ -157,36 +158,44 @@ def test_robustness_suite_end_to_end_on_a_tiny_classifier(run_tool, tmp_path):
         "style-ae_digitscenes-cls.py', checkpoint='missing/generator.pth'))\n")
     work = tmp_path / 'run'
     args = ['test.py', CLS, checkpoint, '--robustness', suite, '--work-dir', work]
-    result = run_tool(*args, env=ONE_THREAD)
+    # the suite runs to the end, then exits 3: two entries failed (no generator)
+    result = run_tool(*args, env=ONE_THREAD, check=False)
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert '2 suite entries failed (gat-fine, granularity)' in result.stderr
     record = json.loads((work / 'robustness.json').read_text())
     assert record['task'] == 'classification' and record['metric'] == 'accuracy/top1'
     assert list(record['entries']) == ['clean', 'val_ood', 'pgd-linf_eps8', 'universal',
-                                       'gat-fine', 'granularity', 'corruptions']
+                                       'advbn', 'gat-fine', 'granularity', 'corruptions']
     status = record['status']
     assert status['clean'] == status['pgd-linf_eps8'] == status['corruptions'] == 'done'
+    assert status['advbn'] == 'done'
+    assert record['entries']['advbn']['attack']['type'] == 'mmgat.AdvBN'
     assert status['gat-fine'] == status['granularity'] == 'failed'
     assert 'missing/generator.pth' in record['entries']['granularity']['error']
     assert record['entries']['clean']['num_images'] == 16
     assert record['corruption']['mPC_count'] == 2 and record['mPC_holdout'] is not None
-    assert record['unseen_entries'] == ['pgd-linf_eps8', 'universal']
+    assert record['unseen_entries'] == ['pgd-linf_eps8', 'universal', 'advbn']
     assert all(s > 0 for s in record['seconds'].values() if s)
     for name in ('robustness.md', 'robustness_attacks.png', 'robustness_severity.png'):
         assert (work / name).is_file()
     log = result.stdout + result.stderr
-    assert '[3/7] pgd-linf_eps8 (attack): top-1' in log
+    assert '[3/8] pgd-linf_eps8 (attack): top-1' in log
     assert 'FAILED' in log
 
     # again: every completed unit is reused, the failed ones are retried (and fail)
-    again = run_tool(*args, env=ONE_THREAD)
-    assert 'resuming: 8 completed unit(s)' in again.stdout + again.stderr
+    again = run_tool(*args, env=ONE_THREAD, check=False)
+    assert again.returncode == 3
+    assert 'resuming: 9 completed unit(s)' in again.stdout + again.stderr
     second = json.loads((work / 'robustness.json').read_text())
     assert second['entries']['pgd-linf_eps8'] == record['entries']['pgd-linf_eps8']
 
     # --granularity: a suite of one granularity entry
     gran = tmp_path / 'gran'
-    run_tool('test.py', CLS, checkpoint, '--granularity', '--generator-config',
-             'configs/generators/style-ae_digitscenes-cls.py', '--generator-checkpoint',
-             tmp_path / 'none.pth', '--work-dir', gran, '--num-images', '4', env=ONE_THREAD)
+    result = run_tool('test.py', CLS, checkpoint, '--granularity', '--generator-config',
+                      'configs/generators/style-ae_digitscenes-cls.py',
+                      '--generator-checkpoint', tmp_path / 'none.pth', '--work-dir', gran,
+                      '--num-images', '4', env=ONE_THREAD, check=False)
+    assert result.returncode == 3 and '1 suite entry failed' in result.stderr
     gran_record = json.loads((gran / 'granularity.json').read_text())
     assert list(gran_record['entries']) == ['clean', 'granularity']
     assert gran_record['entries']['clean']['num_images'] == 4
