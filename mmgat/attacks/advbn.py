@@ -1,12 +1,11 @@
 """AdvBN (Shu et al., NeurIPS 2021): worst-case feature statistics inside the backbone."""
-import numbers
 from typing import Optional
 
 import torch
 
 from mmgat.registry import ATTACKS
 from mmgat.utils.errors import ConfigError
-from .base_attack import BaseAttack, check_positive, check_steps
+from .base_attack import BaseAttack, check_positive, check_seed, check_steps
 from .feature_stats import FeatureStatsPerturbation, check_feature_map, find_layer
 
 
@@ -66,13 +65,11 @@ class AdvBN(BaseAttack):
         if not isinstance(layer, str) or not layer:
             raise ConfigError(f'layer must be a module name such as "backbone.layer1", '
                               f'got {layer!r}')
-        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
-            raise ConfigError(f'seed must be an int, got {seed!r}')
         self.layer = layer
         self.steps = check_steps(steps)
         self.step_size = check_positive('step_size', step_size)
         self.tau = check_positive('tau', tau)
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.norm = 'linf'  # signed steps (BaseAttack.direction)
 
     def __call__(self,

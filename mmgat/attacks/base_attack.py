@@ -77,6 +77,13 @@ def check_positive(name: str, value) -> float:
     return _check_number(name, value, 0.0, False)
 
 
+def check_seed(value) -> int:
+    """Validate a seed: an int."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise ConfigError(f'seed must be an int, got {value!r}')
+    return int(value)
+
+
 def check_steps(value) -> int:
     """Validate a number of steps: an int >= 1."""
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
@@ -124,9 +131,7 @@ class BaseAttack:
         self.eps = check_eps(eps)
         self.norm = check_norm(norm)
         self.mask = check_mask_mode(mask)
-        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
-            raise ConfigError(f'seed must be an int, got {seed!r}')
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
 
     def __repr__(self) -> str:
         fields = ', '.join(f'{k}={v!r}' for k, v in vars(self).items()

@@ -6,14 +6,13 @@ something inside it. The generator works on RGB pixels whose sides are multiples
 ``size_divisor``; the victim's pixels may be BGR (a model without ``bgr_to_rgb``) and of
 any size, so they are converted and padded here and converted back afterwards.
 """
-import numbers
 from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 
 from mmgat.utils.errors import ConfigError
-from .base_attack import BaseAttack
+from .base_attack import BaseAttack, check_seed
 
 
 def check_generator_cfg(generator) -> dict:
@@ -53,9 +52,7 @@ class GeneratorAttack(BaseAttack):
 
     def __init__(self, generator: dict, residual: bool = True, seed: int = 0) -> None:
         # No pixel budget (eps / norm / mask) applies: the budget is in the generator.
-        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
-            raise ConfigError(f'seed must be an int, got {seed!r}')
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.mask = None
         self.generator_cfg = check_generator_cfg(generator)
         self.residual = bool(residual)
