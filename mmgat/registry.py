@@ -29,9 +29,13 @@ HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmgat',
 # A root of its own: an mmengine root registry takes one child per scope, and 'mmgat' is
 # already the scope of MODELS' child.
 ATTACKS = Registry('attack', scope='mmgat', locations=['mmgat.attacks'])
+# Kinds of robustness-suite entries (clean, attack, corruption, ...): classes that check
+# an entry and yield its units; a user's package registers its own the same way.
+ENTRY_KINDS = Registry('robustness entry kind', scope='mmgat',
+                       locations=['mmgat.evaluation.kinds'])
 # Generators (GAT) are mmengine BaseModels that the Runner must find as `model=...`, so
 # they live in MODELS; GENERATORS names the same registry.
 GENERATORS = MODELS
 
 __all__ = ['DATASETS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'METRICS', 'HOOKS',
-           'ATTACKS', 'GENERATORS']
+           'ATTACKS', 'ENTRY_KINDS', 'GENERATORS']

@@ -76,3 +76,17 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def message_hub_state():
+    """The state of an mmengine MessageHub holding numpy scalars, as stock mmengine
+    puts it into a checkpoint."""
+    import numpy as np
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_instance('test_safe_checkpoint')
+    hub.update_scalar('train/loss', 1.5)
+    hub.update_scalar('train/loss', np.float64(0.5))
+    hub.update_info('metric', np.float32(0.25))
+    hub.update_info('iter', 3)
+    return hub.state_dict()

@@ -3,6 +3,8 @@
 Widths of 8 channels keep one forward/backward pass in milliseconds on a CPU; the
 detector's FPN has 4 levels (strides 4-32) so 48-64 px images still give >= 2x2 maps.
 """
+import contextlib
+
 import torch
 from mmengine.config import ConfigDict
 from mmengine.registry import DefaultScope
@@ -89,3 +91,56 @@ def cls_model():
                                std=[127.5] * 3, bgr_to_rgb=True))
     model.init_weights()
     return model
+
+
+def trained_classifier(batch, iters=40):
+    """The tiny classifier fitted to ``batch`` (a few Adam steps, seconds on a CPU).
+
+    A random network's loss hardly moves under a small perturbation; a fitted one has
+    a low clean loss that an attack can visibly raise.
+    """
+    model = cls_model()
+    torch.manual_seed(0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    for _ in range(iters):
+        data = model.data_preprocessor(dict(inputs=list(batch['inputs']),
+                                            data_samples=batch['data_samples']), True)
+        loss = model.loss(data['inputs'], data['data_samples'])['loss_cls']
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    return model
+
+
+class StubVictim:
+    """The victim protocol with no model behind it: subclasses write only ``loss``.
+
+    Whole image perturbable, identity normalisation, RGB pixels, every sample the full
+    batch size (see :class:`mmgat.victims.BaseVictim` for the real protocol).
+    """
+
+    task = 'classification'
+    supports_per_sample_loss = False
+    supports_margin_loss = False
+
+    @contextlib.contextmanager
+    def attack_mode(self):
+        yield self
+
+    def loss(self, pixels, data_samples):
+        raise NotImplementedError
+
+    def normalize(self, pixels):
+        return pixels
+
+    def channel_order(self, channels):
+        return 'rgb'
+
+    @staticmethod
+    def valid_shape(sample, shape):
+        return tuple(shape[-2:])
+
+    def valid_mask(self, data_samples, shape, device=None):
+        return torch.ones(shape[0], 1, *shape[-2:], device=device)

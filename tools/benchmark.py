@@ -6,7 +6,8 @@
 Measures, on batches held in memory (data loading excluded), the median time of
 - a training step (forward, backward, optimizer update),
 - one attack step (forward + gradient w.r.t. the pixels only, parameters frozen),
-- a K-step PGD training iteration (AdversarialHook with K steps + the training step),
+- a K-step PGD training iteration (the attack AdversarialHook runs, K steps, + the
+  training step),
 and reports attack_step / train_step (target <= 0.9) and
 pgd_iteration / (K * attack_step + train_step) (target <= 1.1: the hook's own overhead),
 plus peak memory. The numbers in the README come from this command.
@@ -18,7 +19,6 @@ import platform
 import resource
 import statistics
 import time
-from types import SimpleNamespace
 
 import torch
 from mmengine.config import DictAction
@@ -26,7 +26,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mmgat  # noqa: F401
-from mmgat.hooks import AdversarialHook
+from mmgat.attacks import attack_batch, build_attack
 from mmgat.utils.cli import exit_on_user_error
 from mmgat.utils.runner_setup import load_config
 from mmgat.victims import build_victim
@@ -99,13 +99,12 @@ def main():
             loss = victim.loss(pixels, samples)
             torch.autograd.grad(loss, pixels)
 
-    hook = AdversarialHook(
-        attack=dict(type='mmgat.PGD', eps=4 / 255, alpha=1 / 255, steps=args.steps),
-        mode='replace', ratio=1.0)
+    attack = build_attack(
+        dict(type='mmgat.PGD', eps=4 / 255, alpha=1 / 255, steps=args.steps))
 
-    def pgd_iteration(i):
+    def pgd_iteration(i):  # what AdversarialHook does before a train step, then the step
         data = batch(i)
-        hook.before_train_iter(SimpleNamespace(model=model, iter=i), i, data)
+        attack_batch(attack, victim, data, mode='replace', iteration=i)
         model.train_step(data, optim_wrapper)
 
     t_train = median_seconds(train_step, args.iters, args.warmup)

@@ -37,9 +37,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmgat  # noqa: E402,F401  (registers mmgat, installs the safe checkpoint loader)
 from mmgat.attacks import UniversalPerturbation  # noqa: E402
-from mmgat.evaluation.universal import (SPLITS, loads_boxes_after_resize,  # noqa: E402,F401
-                                        perturbation_record, run_spgd,
-                                        sampling_dataloader, universal_victim)
+from mmgat.evaluation.splits import SPLIT_DATALOADERS  # noqa: E402
+from mmgat.evaluation.universal import (perturbation_record, run_spgd,  # noqa: E402
+                                        sampling_dataloader, save_perturbation,
+                                        universal_victim)
 from mmgat.utils.cli import exit_on_user_error  # noqa: E402
 from mmgat.utils.errors import ConfigError  # noqa: E402
 from mmgat.utils.runner_setup import load_config  # noqa: E402
@@ -60,7 +61,7 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file of the model')
     parser.add_argument('checkpoint', help='checkpoint of the model')
     parser.add_argument('--out', required=True, help='perturbation file to write')
-    parser.add_argument('--split', default='train', choices=sorted(SPLITS),
+    parser.add_argument('--split', default='train', choices=sorted(SPLIT_DATALOADERS),
                         help='dataset to compute it on (default: train_dataloader)')
     parser.add_argument('--eps', type=budget, default=8 / 255,
                         help='budget on the 0-1 scale (default 8/255)')
@@ -129,7 +130,7 @@ def main(argv=None):
     dataloader = sampling_dataloader(cfg, args.split, args.batch_size, args.seed)
     if len(dataloader) == 0:
         raise ConfigError(f'--split {args.split}: the dataset is empty')
-    victim = universal_victim(model, cfg[SPLITS[args.split]].dataset.get('pipeline'),
+    victim = universal_victim(model, cfg[SPLIT_DATALOADERS[args.split]].dataset.get('pipeline'),
                               args.victim_options,
                               announce=lambda text: print(text, flush=True))
 
@@ -149,7 +150,7 @@ def main(argv=None):
         config=str(args.config), checkpoint=str(args.checkpoint))
     delta = record['perturbation']
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    torch.save(record, args.out)
+    save_perturbation(record, args.out)
     linf = float(delta.abs().max()) / 255
     print(f'universal perturbation {tuple(delta.shape)} ({record["channel_order"]}, '
           f'L-inf {linf:.4f}, loss {losses[0]:.4f} -> {losses[-1]:.4f}) written to '

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 
-from mmgat.evaluation.entries import load_suite
+from mmgat.evaluation import load_suite
 from mmgat.utils.runner_setup import final_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))

@@ -18,13 +18,16 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmgat  # noqa: F401  (registers mmgat, installs the safe checkpoint loader)
+from mmgat.attacks import load_attack_file
+from mmgat.evaluation.splits import use_split_for_testing
 from mmgat.registry import HOOKS
+from mmgat.utils.checkpoint_files import check_checkpoint_file
 from mmgat.utils.cli import exit_on_user_error
 from mmgat.utils.errors import ConfigError
 from mmgat.utils.runner_setup import (adapt_distributed, load_config,
@@ -76,25 +79,14 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def select_split(cfg, split: str) -> None:
-    if split == 'val':
-        return
-    if 'ood_test_dataloader' not in cfg:
-        raise ConfigError(f"--split {split}: the config has no 'ood_test_dataloader'")
-    cfg.test_dataloader = cfg.ood_test_dataloader
-    cfg.test_evaluator = cfg.get('ood_test_evaluator', cfg.test_evaluator)
-
-
 def add_attack(cfg, attack_file: str) -> dict:
     """Append an AdversarialHook that attacks every test batch; returns the attack."""
-    if not osp.isfile(attack_file):
-        raise ConfigError(f"--attack: file '{attack_file}' does not exist")
-    attack_cfg = Config.fromfile(attack_file)
-    if 'attack' not in attack_cfg:
-        raise ConfigError(f"--attack: '{attack_file}' defines no `attack = dict(...)`")
-    hook = dict(type='mmgat.AdversarialHook', phase='test',
-                attack=attack_cfg.attack.to_dict(),
-                test_victim=attack_cfg.get('victim', ConfigDict()).to_dict())
+    try:
+        attack, victim = load_attack_file(attack_file)
+    except ConfigError as e:
+        raise ConfigError(f'--attack: {e}') from None
+    hook = dict(type='mmgat.AdversarialHook', phase='test', attack=attack,
+                test_victim=victim or {})
     # Build it now, so that a bad attack config fails before the model is loaded.
     HOOKS.build(copy.deepcopy(hook))
     cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [hook]
@@ -117,6 +109,7 @@ def main(argv=None):
     set_local_rank_env(args.local_rank)
     if not osp.isfile(args.checkpoint):
         raise ConfigError(f"checkpoint '{args.checkpoint}' does not exist")
+    check_checkpoint_file(args.checkpoint)  # before building model and data
 
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
@@ -135,7 +128,7 @@ def main(argv=None):
                   file=sys.stderr)
             sys.exit(EXIT_ENTRIES_FAILED)
         return record
-    select_split(cfg, args.split)
+    use_split_for_testing(cfg, args.split)
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)
     attack = add_attack(cfg, args.attack) if args.attack else None

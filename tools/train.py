@@ -3,7 +3,13 @@
     python tools/train.py configs/clean/faster-rcnn_r18_clean_digitscenes.py
     python tools/train.py CONFIG --work-dir DIR --cfg-options train_cfg.max_iters=100
     python tools/train.py CONFIG --resume            # continue from DIR/last_checkpoint
+    python tools/train.py CONFIG --resume DIR/iter_400.pth
     bash tools/dist_train.sh CONFIG 2                # DDP (NCCL on GPUs, gloo on CPU)
+
+Checkpoints are written atomically (mmgat.AtomicCheckpointHook replaces mmengine's
+CheckpointHook). When the checkpoint DIR/last_checkpoint names cannot be read (e.g.
+truncated by a crash of an older run), ``--resume`` continues from the newest readable
+checkpoint in DIR with a warning naming both; it stops with exit status 2 if none is.
 """
 import argparse
 import os.path as osp
@@ -13,6 +19,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmgat  # noqa: F401  (registers mmgat, installs the safe checkpoint loader)
+from mmgat.utils.checkpoint_files import (check_checkpoint_file, find_resume_checkpoint,
+                                          use_atomic_checkpoint_hook)
 from mmgat.utils.cli import exit_on_user_error
 from mmgat.utils.runner_setup import (adapt_distributed, ensure_safe_checkpoint_hook,
                                       load_config, set_local_rank_env, set_work_dir)
@@ -48,6 +56,7 @@ def build_runner(args) -> Runner:
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
     ensure_safe_checkpoint_hook(cfg)
+    use_atomic_checkpoint_hook(cfg)
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
@@ -61,17 +70,24 @@ def build_runner(args) -> Runner:
                 "base_batch_size=...)' in the config")
         cfg.auto_scale_lr.enable = True
 
+    resume_warning = None
     if args.resume == 'auto':
         cfg.resume = True
-        cfg.load_from = None
+        # None: mmengine resumes from what WORK_DIR/last_checkpoint names (or starts
+        # afresh without it); a path: that one cannot be read, this is the newest that can.
+        cfg.load_from, resume_warning = find_resume_checkpoint(cfg.work_dir)
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise mmgat.utils.ConfigError(f"--resume: no checkpoint at '{args.resume}'")
+        check_checkpoint_file(args.resume, deep=True, prefix='--resume: ')
         cfg.resume = True
         cfg.load_from = args.resume
 
     adapt_distributed(cfg, args.launcher)
-    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if resume_warning:
+        runner.logger.warning(resume_warning)
+    return runner
 
 
 @exit_on_user_error

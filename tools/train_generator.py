@@ -10,17 +10,16 @@ running latent / activation statistics are written to ``WORK_DIR/generator.pth``
 (``state_dict`` and ``meta`` only), the file that GAT attacks load with
 ``mmgat.generators.load_generator``.
 """
-import os
 import os.path as osp
 import sys
 
-import torch
 from mmengine.dist import is_main_process
 from mmengine.model import is_model_wrapper
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from train import build_runner, parse_args  # noqa: E402
 
+from mmgat.utils.atomic_write import torch_save_atomic  # noqa: E402
 from mmgat.utils.cli import exit_on_user_error  # noqa: E402
 
 GENERATOR_FILE = 'generator.pth'
@@ -31,14 +30,7 @@ def export_generator(model, path: str, meta: dict) -> None:
     if is_model_wrapper(model):
         model = model.module
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}'
-    try:
-        torch.save(dict(state_dict=state, meta=meta), tmp)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    torch_save_atomic(dict(state_dict=state, meta=meta), path)  # fsync'ed, then renamed
 
 
 @exit_on_user_error

@@ -5,11 +5,17 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=200,
+    # mmengine's CheckpointHook (same arguments) with atomic writes: a crash never leaves
+    # a torn checkpoint or last_checkpoint, outdated ones go only after the new one is
+    # complete (tools/train.py also puts it in place of a config's stock CheckpointHook).
+    checkpoint=dict(type='mmgat.AtomicCheckpointHook', by_epoch=False, interval=200,
                     max_keep_ckpts=2, save_last=True),
+    # Keeps checkpoints loadable with torch.load(weights_only=True) (mmgat.utils.compat).
+    # A default hook, not a custom one: custom_hooks stays free for the method fragments
+    # (configs/_base_/adversarial/), which sit next to a clean config in `_base_`, where
+    # two bases may not both set a key.
+    safe_checkpoint=dict(type='mmgat.SafeCheckpointHook'),
     sampler_seed=dict(type='DistSamplerSeedHook'))
-# Keeps checkpoints loadable with torch.load(weights_only=True) (see mmgat.utils.compat).
-custom_hooks = [dict(type='mmgat.SafeCheckpointHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

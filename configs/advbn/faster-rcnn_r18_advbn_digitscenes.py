@@ -1,14 +1,6 @@
-# AdvBN training (Shu et al. 2021): every batch clean and with worst-case per-channel
-# mean / std of the backbone's layer1 output, 1:1 (official defaults: 6 signed steps of
-# 0.2, factors in [1 - 1.1, 1 + 1.1]). The paper fine-tunes a pretrained model with the
-# layers before the cut frozen (here: model.backbone.frozen_stages=1) and gives the
-# later layers an auxiliary BN for adversarial features; mmgat trains from scratch and
-# patches no model, so clean and adversarial features share the batch norms.
-_base_ = ['../clean/faster-rcnn_r18_clean_digitscenes.py']
-custom_hooks = [
-    dict(type='mmgat.SafeCheckpointHook'),
-    dict(type='mmgat.AdversarialHook',
-         attack=dict(type='mmgat.AdvBN', layer='backbone.layer1', steps=6,
-                     step_size=0.2, tau=1.1),
-         mode='append', ratio=1.0, phase='train'),
+# AdvBN training of the clean detector; the hook and what it does:
+# configs/_base_/adversarial/advbn.py.
+_base_ = [
+    '../clean/faster-rcnn_r18_clean_digitscenes.py',
+    '../_base_/adversarial/advbn.py',
 ]

@@ -1,19 +1,7 @@
-# Generative adversarial training (Yang et al., ICCV 2021): half of every batch is
-# replaced by adversarial re-syntheses (clean : adversarial = 1 : 1, as in the paper);
-# each batch perturbs the latents of one level (coarse / mid / fine, drawn at random),
-# so training sees the whole spectrum. Two latent steps keep an iteration at about twice
-# the cost of a clean one (three: 2.5x).
-# Needs the trained generator:
+# Generative adversarial training (GAT) of the clean segmentor; the hook and what it does:
+# configs/_base_/adversarial/gat_scenes.py. Needs the trained generator:
 #   python tools/train_generator.py configs/generators/style-ae_digitscenes.py
 _base_ = [
     '../clean/fpn_r18_clean_digitscenes.py',
-    '../_base_/generators/style-ae_digitscenes.py',
-]
-custom_hooks = [
-    dict(type='mmgat.SafeCheckpointHook'),
-    dict(type='mmgat.AdversarialHook',
-         attack=dict(type='mmgat.LatentAttack', generator={{_base_.generator}},
-                     levels=('coarse', 'mid', 'fine'), level_sampling='random',
-                     eps=dict(coarse=0.5, mid=0.5, fine=0.5), steps=2),
-         mode='replace', ratio=0.5, phase='train'),
+    '../_base_/adversarial/gat_scenes.py',
 ]

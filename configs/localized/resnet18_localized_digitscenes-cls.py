@@ -1,12 +1,6 @@
-# Localized adversarial training (Rothberg et al.): PGD restricted to the background
-# (outside GT boxes / class-0 pixels / outside the digit mask); the foreground stays
-# bit-identical.
-_base_ = ['../clean/resnet18_clean_digitscenes-cls.py']
-custom_hooks = [
-    dict(type='mmgat.SafeCheckpointHook'),
-    dict(type='mmgat.AdversarialHook',
-         attack=dict(type='mmgat.PGD', eps=8 / 255, alpha=2.5 / 255, steps=3,
-                     norm='linf', random_start=True, mask='background'),
-         mode='append', ratio=1.0, phase='train',
-         victim=dict(background_classes=[0])),
+# Localized adversarial training of the clean classifier; the hook and what it does:
+# configs/_base_/adversarial/localized.py.
+_base_ = [
+    '../clean/resnet18_clean_digitscenes-cls.py',
+    '../_base_/adversarial/localized.py',
 ]

@@ -20,18 +20,17 @@
 #   extra_entries = [dict(name='fgsm', kind='attack',
 #                         attack='configs/_base_/attacks/fgsm-linf_eps8.py')]
 _attacks = '{{ fileDirname }}/../_base_/attacks/'
-_scenes = dict(config='configs/generators/style-ae_digitscenes.py',
-               checkpoint='work_dirs/style-ae_digitscenes/generator.pth')
+_generators = '{{ fileDirname }}/../_base_/generators/'
 
 batch_size = 8
 num_workers = 0
 # The generator of the GAT and granularity attacks, per task (classification uses the
-# 32 px one): python tools/train_generator.py CONFIG makes the checkpoints.
+# 32 px one), as named in its file there: python tools/train_generator.py CONFIG makes
+# the checkpoints.
 generator = dict(
-    detection=_scenes,
-    segmentation=_scenes,
-    classification=dict(config='configs/generators/style-ae_digitscenes-cls.py',
-                        checkpoint='work_dirs/style-ae_digitscenes-cls/generator.pth'))
+    detection=_generators + 'style-ae_digitscenes.py',
+    segmentation=_generators + 'style-ae_digitscenes.py',
+    classification=_generators + 'style-ae_digitscenes-cls.py')
 
 # Pixel attacks: 5 steps instead of the files' 10 (their step sizes still reach the
 # budget in 5 steps; the L2 one gets alpha 0.125).

@@ -1,11 +1,11 @@
 """AdvBN (Shu et al., NeurIPS 2021): worst-case feature statistics inside the backbone."""
-from typing import Optional
-
 import torch
 
 from mmgat.registry import ATTACKS
+from mmgat.utils.checks import check_positive, check_steps
 from mmgat.utils.errors import ConfigError
-from .base_attack import BaseAttack, check_positive, check_seed, check_steps
+from .ascent import gradient_ascent
+from .feature_attack import FeatureAttack
 from .feature_stats import FeatureStatsPerturbation, check_feature_map, find_layer
 
 
@@ -18,7 +18,7 @@ class _LayerReached(Exception):
 
 
 @ATTACKS.register_module()
-class AdvBN(BaseAttack):
+class AdvBN(FeatureAttack):
     """Find the per-channel mean / std change of a layer's output that most hurts the model.
 
     The layer's output ``f`` becomes ``beta * (f - mu) + alpha * mu`` (new mean
@@ -30,9 +30,10 @@ class AdvBN(BaseAttack):
     ``layer1``, 6 steps of 0.2, tau 1.1.
 
     Unlike the pixel attacks it returns no pixels but a
-    :class:`~mmgat.attacks.feature_stats.FeatureStatsPerturbation` (``space =
-    'features'``): :class:`mmgat.hooks.AdversarialHook` applies it to the layer during
-    the next train / test step of the batch and removes it afterwards.
+    :class:`~mmgat.attacks.feature_stats.FeatureStatsPerturbation` (a
+    :class:`~mmgat.attacks.FeatureAttack`): :class:`mmgat.hooks.AdversarialHook` (and
+    the robustness suite) apply it to the layer during the next train / test step of
+    the batch and remove it afterwards.
 
     Args:
         layer (str): Dotted name of the module whose output is perturbed, e.g.
@@ -53,8 +54,7 @@ class AdvBN(BaseAttack):
         ... ]
     """
 
-    #: What :meth:`__call__` returns: a feature perturbation, not pixels.
-    space = 'features'
+    families = ('advbn', )
 
     def __init__(self,
                  layer: str = 'backbone.layer1',
@@ -69,22 +69,10 @@ class AdvBN(BaseAttack):
         self.steps = check_steps(steps)
         self.step_size = check_positive('step_size', step_size)
         self.tau = check_positive('tau', tau)
-        self.seed = check_seed(seed)
-        self.norm = 'linf'  # signed steps (BaseAttack.direction)
+        super().__init__(seed=seed)
 
-    def __call__(self,
-                 victim,
-                 pixels: torch.Tensor,
-                 data_samples: list,
-                 *,
-                 iteration: int = 0,
-                 generator: Optional[torch.Generator] = None) -> FeatureStatsPerturbation:
-        """Return the worst-case :class:`FeatureStatsPerturbation` for this batch."""
-        return self._perturb_in_attack_mode(victim, pixels, data_samples, iteration,
-                                            generator)
-
-    def perturb(self, victim, pixels: torch.Tensor, data_samples: list,
-                generator: torch.Generator) -> FeatureStatsPerturbation:
+    def perturb(self, victim, pixels: torch.Tensor, data_samples: list, *,
+                generator: torch.Generator, iteration: int) -> FeatureStatsPerturbation:
         model = victim.model
         channels = self._channels(victim, pixels, data_samples)
         params = pixels.new_ones(2, channels)  # rows: alpha, beta
@@ -94,8 +82,11 @@ class AdvBN(BaseAttack):
             with perturbation.applied(model):
                 return victim.loss(pixels, data_samples)
 
-        params = self.ascend(params, objective, self.step_size,
-                             lambda p: p.clamp(1 - self.tau, 1 + self.tau))
+        params = gradient_ascent(
+            params, objective,
+            lambda p, grad: (p + self.step_size * grad.sign()).clamp(1 - self.tau,
+                                                                     1 + self.tau),
+            self.steps, owner=type(self).__name__)
         return FeatureStatsPerturbation(self.layer, params[0], params[1])
 
     def _channels(self, victim, pixels: torch.Tensor, data_samples: list) -> int:

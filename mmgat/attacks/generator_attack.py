@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from mmgat.utils.errors import ConfigError
-from .base_attack import BaseAttack, check_seed
+from .base_attack import BaseAttack
 
 
 def check_generator_cfg(generator) -> dict:
@@ -31,7 +31,12 @@ def check_generator_cfg(generator) -> dict:
 
 
 class GeneratorAttack(BaseAttack):
-    """Base of the attacks that perturb the inside of a frozen generator.
+    """Base of the attacks that perturb the inside of a frozen generator (latent space).
+
+    They return pixels (detached, clipped to [0, 255]) like a pixel attack, but their
+    budget lives in the generator, so no pixel budget (eps / norm / mask) applies. A
+    suite fills its ``generator`` into the config of an attack of this kind that names
+    none (:attr:`needs_generator`).
 
     The generator is loaded when the attack is built (so a missing checkpoint fails
     before training starts, with the command that makes it) and moved to the device
@@ -50,10 +55,11 @@ class GeneratorAttack(BaseAttack):
         seed (int): Base seed of the attack's randomness.
     """
 
+    #: The config of this attack needs ``generator=dict(config=..., checkpoint=...)``.
+    needs_generator = True
+
     def __init__(self, generator: dict, residual: bool = True, seed: int = 0) -> None:
-        # No pixel budget (eps / norm / mask) applies: the budget is in the generator.
-        self.seed = check_seed(seed)
-        self.mask = None
+        super().__init__(seed=seed)
         self.generator_cfg = check_generator_cfg(generator)
         self.residual = bool(residual)
         from mmgat.generators import load_generator
@@ -73,18 +79,16 @@ class GeneratorAttack(BaseAttack):
     def generator(self):
         return self._generator
 
-    # ------------------------------------------------------------------ pixel format
-    @staticmethod
-    def _rgb(victim, pixels: torch.Tensor) -> bool:
-        flips = getattr(victim, '_flips_channels', None)
-        return bool(flips(pixels.shape[1])) if callable(flips) else True
+    def finish(self, result: torch.Tensor) -> torch.Tensor:
+        return result.detach().clamp(0, 255)
 
+    # ------------------------------------------------------------------ pixel format
     def to_generator(self, victim, pixels: torch.Tensor) -> Tuple[torch.Tensor, dict]:
         """Victim pixels -> RGB pixels padded to the generator's size divisor."""
         if pixels.shape[1] != 3:
             raise ConfigError(f'{type(self).__name__} needs 3-channel images, got '
                               f'{pixels.shape[1]} channels')
-        rgb = self._rgb(victim, pixels)
+        rgb = victim.channel_order(pixels.shape[1]) == 'rgb'
         x = pixels if rgb else pixels.flip(1)
         div = int(getattr(self._generator, 'size_divisor', 1))
         h, w = x.shape[-2:]
@@ -117,13 +121,3 @@ class GeneratorAttack(BaseAttack):
     def detach_latents(latents: Dict[str, Dict[str, torch.Tensor]]) -> dict:
         return {level: {k: v.detach() for k, v in group.items()}
                 for level, group in latents.items()}
-
-    # ------------------------------------------------------------------ losses
-    @staticmethod
-    def finite_rows(grads) -> torch.Tensor:
-        """``[N]`` bool: whether every gradient entry of each sample is finite."""
-        finite = None
-        for grad in grads:
-            ok = torch.isfinite(grad).flatten(1).all(dim=1)
-            finite = ok if finite is None else finite & ok
-        return finite

@@ -5,16 +5,16 @@ Yang et al., "Robustness and Generalization via Generative Adversarial Training"
 perturbing the coarse latents changes layout and shape, the mid ones parts and texture,
 the fine ones colour and fine detail. The labels stay those of the input image.
 """
-import numbers
-import warnings
 from typing import Dict, Optional, Sequence, Union
 
 import torch
 
 from mmgat.registry import ATTACKS
+from mmgat.utils.checks import check_number, check_steps, is_real
 from mmgat.utils.errors import ConfigError
-from .base_attack import check_steps
+from .ascent import gradient_ascent
 from .generator_attack import GeneratorAttack
+from .lp_budget import draw
 
 #: Levels of the generator's latent space, coarse to fine.
 LEVELS = ('coarse', 'mid', 'fine')
@@ -39,7 +39,7 @@ def _check_levels(levels) -> tuple:
 
 def _check_budget(name: str, value, levels: tuple, default: Optional[dict]) -> dict:
     """A per-level budget dict from a number or a dict (missing levels: default)."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    if is_real(value):
         value = {level: value for level in levels}
     elif isinstance(value, dict):
         unknown = set(value) - set(LEVELS)
@@ -54,11 +54,8 @@ def _check_budget(name: str, value, levels: tuple, default: Optional[dict]) -> d
     for level, v in value.items():
         if v is None:
             raise ConfigError(f'{name} gives no value for level {level!r}')
-        if (not isinstance(v, numbers.Real) or isinstance(v, bool) or not v >= 0
-                or v == float('inf')):
-            raise ConfigError(f'{name}[{level!r}] must be a finite number >= 0, got '
-                              f'{v!r}')
-    return {level: float(v) for level, v in value.items()}
+    return {level: check_number(f'{name}[{level!r}]', v, 0.0)
+            for level, v in value.items()}
 
 
 @ATTACKS.register_module()
@@ -113,6 +110,8 @@ class LatentAttack(GeneratorAttack):
         ...               eps=1.0, steps=5)
     """
 
+    families = ('gat', )
+
     def __init__(self,
                  generator: dict,
                  levels: Union[str, Sequence[str]] = LEVELS,
@@ -149,16 +148,10 @@ class LatentAttack(GeneratorAttack):
                                   device=generator.device))
         return (self.levels[index], )
 
-    def __call__(self, victim, pixels, data_samples, *, iteration: int = 0,
-                 generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        self._iteration = iteration
-        return super().__call__(victim, pixels, data_samples, iteration=iteration,
-                                generator=generator)
-
-    def perturb(self, victim, pixels: torch.Tensor, data_samples: list,
-                generator: torch.Generator) -> torch.Tensor:
+    def perturb(self, victim, pixels: torch.Tensor, data_samples: list, *,
+                generator: torch.Generator, iteration: int) -> torch.Tensor:
         gen = self.generator_on(pixels.device)
-        chosen = self.choose_levels(generator, getattr(self, '_iteration', 0))
+        chosen = self.choose_levels(generator, iteration)
         self.last_level = '+'.join(chosen)
         x, fmt = self.to_generator(victim, pixels)
         with torch.no_grad():
@@ -176,7 +169,7 @@ class LatentAttack(GeneratorAttack):
                 bound = (self.eps[level] * spread).expand_as(z)
                 delta = torch.zeros_like(z)
                 if self.random_start:
-                    delta = (self.draw(z.shape, generator, z) * 2 - 1) * bound
+                    delta = (draw(z.shape, generator, z) * 2 - 1) * bound
                 names.append((level, name))
                 bounds.append(bound)
                 steps.append(self.alpha[level] * spread)
@@ -188,29 +181,12 @@ class LatentAttack(GeneratorAttack):
                 moved[level][name] = latents[level][name] + delta
             return self.compose(pixels, gen.decode(moved), reference, fmt)
 
-        for step in range(self.steps):
-            for delta in deltas:
-                delta.requires_grad_(True)
-            loss = victim.loss(decode(deltas), data_samples)
-            if loss.requires_grad:
-                grads = torch.autograd.grad(loss, deltas, allow_unused=True)
-            else:
-                grads = [None] * len(deltas)
-            grads = [torch.zeros_like(d) if g is None else g
-                     for d, g in zip(deltas, grads)]
-            with torch.no_grad():
-                keep = self.finite_rows(grads)
-                if not bool(keep.all()):
-                    warnings.warn(
-                        f'LatentAttack: non-finite latent gradient at step {step + 1}/'
-                        f'{self.steps} for {int((~keep).sum())} image(s); their step '
-                        'is skipped', RuntimeWarning, stacklevel=3)
-                deltas = [
-                    torch.maximum(torch.minimum(
-                        d.detach() + s * torch.where(
-                            keep.view(-1, *[1] * (g.dim() - 1)), g,
-                            torch.zeros_like(g)).sign(), b), -b)
-                    for d, g, s, b in zip(deltas, grads, steps, bounds)
-                ]
+        def update(current, grads):  # signed steps, each latent inside its bound
+            return [torch.maximum(torch.minimum(d + s * g.sign(), b), -b)
+                    for d, g, s, b in zip(current, grads, steps, bounds)]
+
+        deltas = gradient_ascent(
+            deltas, lambda current: victim.loss(decode(current), data_samples), update,
+            self.steps, owner=type(self).__name__)
         with torch.no_grad():
             return decode(deltas)

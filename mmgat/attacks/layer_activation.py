@@ -6,25 +6,17 @@ generator and an additive perturbation is put on the activations of ONE decoder 
 early layers give coarse changes (shape, location), late layers fine ones (texture,
 colour). Evaluating every layer gives the model's granularity profile.
 """
-import numbers
-import warnings
 from typing import Optional
 
 import torch
 
 from mmgat.registry import ATTACKS
+from mmgat.utils.checks import check_positive, check_steps
 from mmgat.utils.errors import ConfigError
-from .base_attack import check_steps
+from .ascent import gradient_ascent
 from .generator_attack import GeneratorAttack
 
 LOSSES = ('auto', 'margin', 'task')
-
-
-def _positive(name: str, value) -> float:
-    if (not isinstance(value, numbers.Real) or isinstance(value, bool) or not value > 0
-            or value == float('inf')):
-        raise ConfigError(f'{name} must be a finite number > 0, got {value!r}')
-    return float(value)
 
 
 @ATTACKS.register_module()
@@ -68,6 +60,8 @@ class LayerActivationAttack(GeneratorAttack):
         >>> # every layer at once: tools/test.py CONFIG CKPT --granularity ...
     """
 
+    families = ('granularity', )
+
     def __init__(self,
                  generator: dict,
                  layer: str,
@@ -78,10 +72,10 @@ class LayerActivationAttack(GeneratorAttack):
                  loss: str = 'auto',
                  residual: bool = True,
                  seed: int = 0) -> None:
-        self.radius = _positive('radius', radius)
+        self.radius = check_positive('radius', radius)
         self.steps = check_steps(steps)
-        self.lr = 2.5 * self.radius / self.steps if lr is None else _positive('lr', lr)
-        self.kappa = _positive('kappa', kappa)
+        self.lr = 2.5 * self.radius / self.steps if lr is None else check_positive('lr', lr)
+        self.kappa = check_positive('kappa', kappa)
         if loss not in LOSSES:
             raise ConfigError(f'unknown loss {loss!r}; expected one of {LOSSES}')
         self.loss = loss
@@ -94,9 +88,9 @@ class LayerActivationAttack(GeneratorAttack):
 
     def _objective(self, victim, adv: torch.Tensor, data_samples: list) -> torch.Tensor:
         use_margin = self.loss == 'margin' or (
-            self.loss == 'auto' and hasattr(victim, 'margin_loss'))
+            self.loss == 'auto' and victim.supports_margin_loss)
         if use_margin:
-            if not hasattr(victim, 'margin_loss'):
+            if not victim.supports_margin_loss:
                 raise ConfigError(f"loss='margin' needs a classifier; "
                                   f'{type(victim).__name__} has no logits')
             return victim.margin_loss(adv, data_samples, kappa=self.kappa)
@@ -108,8 +102,8 @@ class LayerActivationAttack(GeneratorAttack):
         factor = (self.radius / rms.clamp_min(1e-12)).clamp(max=1.0)
         return u * factor.view(-1, *[1] * (u.dim() - 1))
 
-    def perturb(self, victim, pixels: torch.Tensor, data_samples: list,
-                generator: torch.Generator) -> torch.Tensor:
+    def perturb(self, victim, pixels: torch.Tensor, data_samples: list, *,
+                generator: torch.Generator, iteration: int) -> torch.Tensor:
         gen = self.generator_on(pixels.device)
         x, fmt = self.to_generator(victim, pixels)
         with torch.no_grad():
@@ -126,22 +120,14 @@ class LayerActivationAttack(GeneratorAttack):
             return self.compose(pixels, gen.decode(latents, {self.layer: std * offset}),
                                 reference, fmt)
 
-        for step in range(self.steps):
-            objective = self._objective(victim, decode(u), data_samples)
-            optimizer.zero_grad()
-            if objective.requires_grad:
-                (-objective).backward()
-            if u.grad is None:
-                break
-            keep = self.finite_rows([u.grad])
-            if not bool(keep.all()):
-                warnings.warn(
-                    f'LayerActivationAttack: non-finite gradient at step {step + 1}/'
-                    f'{self.steps} for {int((~keep).sum())} image(s); their step is '
-                    'skipped', RuntimeWarning, stacklevel=3)
-                u.grad[~keep] = 0
+        def update(_, grad):  # Adam minimises: hand it the negated gradient
+            u.grad = -grad
             optimizer.step()
-            with torch.no_grad():
-                u.copy_(self.project(u))
+            u.copy_(self.project(u))
+            return u
+
+        u = gradient_ascent(
+            u, lambda offset: self._objective(victim, decode(offset), data_samples),
+            update, self.steps, owner=type(self).__name__)
         with torch.no_grad():
-            return decode(u.detach())
+            return decode(u)

@@ -38,16 +38,8 @@ def perturbation_region(victim, data_samples: list, pixels: torch.Tensor,
     """
     check_mask_mode(mode)
     shape, device = pixels.shape, pixels.device
-    valid_mask = getattr(victim, 'valid_mask', None)
-    if valid_mask is not None:
-        region = valid_mask(data_samples, shape, device=device)
-    else:
-        region = pixels.new_ones(shape[0], 1, *shape[-2:])
+    region = victim.valid_mask(data_samples, shape, device=device)
     if mode == 'background':
         region = region * victim.background_mask(data_samples, shape, device=device)
     return region.to(dtype=pixels.dtype)
 
-
-def apply_region(delta: torch.Tensor, region: Optional[torch.Tensor]) -> torch.Tensor:
-    """Zero a perturbation outside ``region`` (a no-op for ``region=None``)."""
-    return delta if region is None else delta * region

@@ -5,15 +5,15 @@ L-p norm. No pretrained perceptual network can be downloaded here, so the distan
 computed, as in the paper's *self-bounded* variant, on the attacked model's own backbone:
 LPIPS without learned channel weights.
 """
-import numbers
 from typing import List, Optional, Sequence, Union
 
 import torch
 
 from mmgat.registry import ATTACKS
+from mmgat.utils.checks import check_int, check_positive, is_int
 from mmgat.utils.errors import ConfigError
-from .base_attack import BaseAttack, check_alpha, check_steps
-from .masks import perturbation_region
+from .lp_budget import check_alpha
+from .pixel_attack import IterativePixelAttack
 
 
 def unit_normalize(features: torch.Tensor) -> torch.Tensor:
@@ -23,7 +23,7 @@ def unit_normalize(features: torch.Tensor) -> torch.Tensor:
 
 
 @ATTACKS.register_module()
-class PerceptualAttack(BaseAttack):
+class PerceptualAttack(IterativePixelAttack):
     """Maximise the task loss inside a perceptual-distance ball (self-bounded LPIPS).
 
     The distance between an image ``x`` and ``x'`` is
@@ -83,41 +83,29 @@ class PerceptualAttack(BaseAttack):
         >>> adv = attack(victim, pixels, samples, iteration=batch_idx)
     """
 
+    families = ('perceptual', )
+
     def __init__(self,
                  bound: float = 0.2,
                  eps: float = 16 / 255,
                  alpha: float = 2 / 255,
-                 steps: int = 10,
                  stages: Optional[Union[int, Sequence[int]]] = None,
                  bisection_steps: int = 5,
-                 random_start: bool = True,
-                 mask: Optional[str] = None,
-                 seed: int = 0) -> None:
-        super().__init__(eps=eps, norm='linf', mask=mask, seed=seed)
-        if (not isinstance(bound, numbers.Real) or isinstance(bound, bool)
-                or not 0 < bound < float('inf')):
-            raise ConfigError(f'bound (perceptual distance) must be a finite number '
-                              f'> 0, got {bound!r}')
-        self.bound = float(bound)
+                 **options) -> None:
+        super().__init__(eps=eps, norm='linf', **options)
+        self.bound = check_positive('bound (perceptual distance)', bound)
         self.alpha = check_alpha(alpha)
-        self.steps = check_steps(steps)
         self.stages = self._check_stages(stages)
-        if (not isinstance(bisection_steps, numbers.Integral)
-                or isinstance(bisection_steps, bool) or bisection_steps < 1):
-            raise ConfigError(f'bisection_steps must be an int >= 1, got '
-                              f'{bisection_steps!r}')
-        self.bisection_steps = int(bisection_steps)
-        self.random_start = bool(random_start)
+        self.bisection_steps = check_int('bisection_steps', bisection_steps, low=1)
 
     @staticmethod
     def _check_stages(stages) -> Optional[tuple]:
         if stages is None:
             return None
-        if isinstance(stages, numbers.Integral) and not isinstance(stages, bool):
+        if is_int(stages):
             stages = [stages]
         ok = isinstance(stages, (list, tuple)) and len(stages) > 0 and all(
-            isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 0
-            for s in stages)
+            is_int(s) and s >= 0 for s in stages)
         if not ok:
             raise ConfigError('stages must be None (all backbone outputs), an int or '
                               f'a non-empty list of ints >= 0, got {stages!r}')
@@ -137,8 +125,7 @@ class PerceptualAttack(BaseAttack):
 
     def features(self, victim, pixels: torch.Tensor) -> List[torch.Tensor]:
         """Unit-normalised feature maps of the chosen stages."""
-        normalize = getattr(victim, 'normalize', None)
-        inputs = pixels if normalize is None else normalize(pixels)
+        inputs = victim.normalize(pixels)
         outs = self.backbone_of(victim)(inputs)
         if isinstance(outs, torch.Tensor):
             outs = (outs, )
@@ -167,9 +154,9 @@ class PerceptualAttack(BaseAttack):
                                          self.features(victim, other))
 
     # ------------------------------------------------------------------ attack
-    def perturb(self, victim, pixels: torch.Tensor, data_samples: list,
-                generator: torch.Generator) -> torch.Tensor:
-        region = perturbation_region(victim, data_samples, pixels, self.mask)
+    def perturb(self, victim, pixels: torch.Tensor, data_samples: list, *,
+                generator: torch.Generator, iteration: int) -> torch.Tensor:
+        region = self.region(victim, data_samples, pixels)
         with torch.no_grad():
             clean = self.features(victim, pixels)
         eps = self.eps_pixels

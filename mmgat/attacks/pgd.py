@@ -4,12 +4,12 @@ from typing import Callable, Optional
 import torch
 
 from mmgat.registry import ATTACKS
-from .base_attack import BaseAttack, check_alpha, check_steps
-from .masks import perturbation_region
+from .lp_budget import check_alpha
+from .pixel_attack import IterativePixelAttack
 
 
 @ATTACKS.register_module()
-class PGD(BaseAttack):
+class PGD(IterativePixelAttack):
     """Projected gradient ascent on the victim's loss, L-inf or L2 bounded.
 
     Each step moves the perturbation by ``alpha * 255`` along the sign of the gradient
@@ -41,6 +41,8 @@ class PGD(BaseAttack):
         >>> adv = attack(victim, pixels, samples, iteration=runner.iter)
     """
 
+    families = ('pgd', )
+
     def __init__(self,
                  eps: float = 8 / 255,
                  alpha: float = 2 / 255,
@@ -49,13 +51,12 @@ class PGD(BaseAttack):
                  random_start: bool = True,
                  mask: Optional[str] = None,
                  seed: int = 0) -> None:
-        super().__init__(eps=eps, norm=norm, mask=mask, seed=seed)
+        super().__init__(eps=eps, norm=norm, steps=steps, random_start=random_start,
+                         mask=mask, seed=seed)
         self.alpha = check_alpha(alpha)
-        self.steps = check_steps(steps)
-        self.random_start = bool(random_start)
 
-    def perturb(self, victim, pixels: torch.Tensor, data_samples: list,
-                generator: torch.Generator) -> torch.Tensor:
+    def perturb(self, victim, pixels: torch.Tensor, data_samples: list, *,
+                generator: torch.Generator, iteration: int) -> torch.Tensor:
         return self._run(victim, pixels, data_samples, generator, heap_size=1,
                          loss_fn=lambda adv: victim.loss(adv, data_samples))
 
@@ -66,7 +67,7 @@ class PGD(BaseAttack):
              generator: torch.Generator, heap_size: int,
              loss_fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
         groups = pixels.shape[0] // heap_size
-        region = perturbation_region(victim, data_samples, pixels, self.mask)
+        region = self.region(victim, data_samples, pixels)
         shape = (groups, *pixels.shape[1:])
         if self.random_start:
             delta = self.random_delta(shape, generator, pixels)

@@ -4,20 +4,20 @@ The adversarial image is ``f(x)`` for a smooth, bounded function of colour
 ``f: [0, 1]^3 -> [0, 1]^3`` that is applied to every pixel of an image: pixels of the
 same colour stay the same colour, edges and textures are kept, only the palette moves.
 """
-import numbers
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
 
 from mmgat.registry import ATTACKS
+from mmgat.utils.checks import check_int, check_number
 from mmgat.utils.errors import ConfigError
-from .base_attack import BaseAttack, check_alpha, check_steps
-from .masks import perturbation_region
+from .lp_budget import check_alpha
+from .pixel_attack import IterativePixelAttack
 
 
 @ATTACKS.register_module()
-class ReColor(BaseAttack):
+class ReColor(IterativePixelAttack):
     """Bounded smooth colour-function attack (ReColorAdv, Laidlaw & Feizi 2019).
 
     Each image gets its own colour function ``f(c) = c + g(c)``: the offset ``g`` is a
@@ -37,7 +37,7 @@ class ReColor(BaseAttack):
     there); a small weight is enough.
 
     Colour functions act on RGB: when the model reads BGR (its preprocessor does not
-    convert, ``victim._flips_channels(3)`` is False) the channels are flipped before
+    convert, ``victim.channel_order(3)`` is ``'bgr'``) the channels are flipped before
     and after, so a BGR and an RGB model see the same recolouring. With
     ``mask='background'`` the recoloured image is blended in only on the victim's
     background (the foreground stays bit-identical); the batch padding never
@@ -66,32 +66,20 @@ class ReColor(BaseAttack):
         >>> adv = attack(victim, pixels, samples, iteration=batch_idx)
     """
 
+    families = ('recolor', )
+
     def __init__(self,
                  eps: float = 0.06,
                  alpha: Optional[float] = None,
-                 steps: int = 10,
                  grid_size: int = 8,
                  smoothness: float = 0.01,
-                 random_start: bool = True,
-                 mask: Optional[str] = None,
-                 seed: int = 0) -> None:
-        super().__init__(eps=eps, norm='linf', mask=mask, seed=seed)
-        if alpha is None:
-            # eps=0 (a no-op baseline) still needs a valid positive step.
-            alpha = self.eps / 4 if self.eps > 0 else 1 / 255
+                 **options) -> None:
+        super().__init__(eps=eps, norm='linf', **options)
+        alpha = self.quarter_budget_step(alpha, fallback=1 / 255)
         self.alpha = check_alpha(alpha)
-        self.steps = check_steps(steps)
-        if (not isinstance(grid_size, numbers.Integral) or isinstance(grid_size, bool)
-                or grid_size < 2):
-            raise ConfigError(f'grid_size must be an int >= 2 (lattice points per '
-                              f'colour axis), got {grid_size!r}')
-        self.grid_size = int(grid_size)
-        if (not isinstance(smoothness, numbers.Real) or isinstance(smoothness, bool)
-                or not 0 <= smoothness < float('inf')):
-            raise ConfigError(f'smoothness must be a finite number >= 0, got '
-                              f'{smoothness!r}')
-        self.smoothness = float(smoothness)
-        self.random_start = bool(random_start)
+        self.grid_size = check_int('grid_size (lattice points per colour axis)',
+                                   grid_size, low=2)
+        self.smoothness = check_number('smoothness', smoothness, 0.0)
 
     # ------------------------------------------------------------------ colour map
     @staticmethod
@@ -127,36 +115,27 @@ class ReColor(BaseAttack):
         return torch.cat(terms, dim=1).mean(dim=1)
 
     # ------------------------------------------------------------------ attack
-    def perturb(self, victim, pixels: torch.Tensor, data_samples: list,
-                generator: torch.Generator) -> torch.Tensor:
+    def perturb(self, victim, pixels: torch.Tensor, data_samples: list, *,
+                generator: torch.Generator, iteration: int) -> torch.Tensor:
         channels = pixels.shape[1]
         if channels != 3:
             raise ConfigError(f'ReColor needs 3-channel colour images, got {channels} '
                               'channel(s)')
-        flips = getattr(victim, '_flips_channels', None)
-        # True: the model converts BGR->RGB, so its pixels are RGB already.
-        is_rgb = True if flips is None else bool(flips(channels))
+        is_rgb = victim.channel_order(channels) == 'rgb'  
         rgb = pixels if is_rgb else pixels.flip(1)
-        region = perturbation_region(victim, data_samples, pixels, self.mask)
+        region = self.region(victim, data_samples, pixels)
 
         size = self.grid_size
         shape = (pixels.shape[0], 3, size, size, size)
-        eps = self.eps
-        lattice = self.uniform_start(shape, eps, generator, pixels)
+        lattice = self.uniform_start(shape, self.eps, generator, pixels)
 
         def adversarial(lattice):
             new = self.recolour(rgb, lattice)
             new = new if is_rgb else new.flip(1)
             return (pixels + (new - pixels) * region).clamp(0, 255)
 
-        def objective(lattice):
-            loss = victim.loss(adversarial(lattice), data_samples)
-            if self.smoothness > 0:
-                loss = loss - self.smoothness * self.smoothness_penalty(lattice).mean()
-            return loss
-
-        lattice = self.ascend(lattice, objective, self.alpha,
-                              lambda x: x.clamp(-eps, eps))
+        lattice = self.ascend_penalized(lattice, adversarial, victim, data_samples,
+                                        self.smoothness, self.smoothness_penalty)
         self._last_lattice = lattice  # kept for inspection (tests)
         with torch.no_grad():
             return adversarial(lattice)

@@ -1,10 +1,10 @@
 """Shared adversarial perturbations (Mummadi, Brox, Metzen, ICCV 2019)."""
-import numbers
 from typing import Optional
 
 import torch
 
 from mmgat.registry import ATTACKS
+from mmgat.utils.checks import check_int, is_real
 from mmgat.utils.errors import ConfigError
 from .pgd import PGD
 
@@ -30,7 +30,8 @@ class SharedPGD(PGD):
 
     Args:
         heap_size (int): Images per shared perturbation; must divide the batch.
-        eps, alpha, steps, norm, random_start, mask, seed: As for :class:`PGD`.
+        **pgd_options: ``eps``, ``alpha``, ``steps``, ``norm``, ``random_start``,
+            ``mask``, ``seed``, as for :class:`PGD` (same defaults).
         kappa (float, optional): Clamp each example's loss at ``kappa`` (e.g.
             ``-math.log(0.2)``, from a reimplementation of the paper) so one example
             cannot dominate its heap. Defaults to None (no truncation).
@@ -45,29 +46,23 @@ class SharedPGD(PGD):
         ...     steps=4, kappa=-math.log(0.2), label_smoothing=0.1)
     """
 
+    # Heap-shared perturbations (Mummadi et al.) lie in the same L-inf ball as PGD's
+    # and become universal ones as the heap grows: a model trained with them has seen
+    # both.
+    families = ('pgd', 'universal')
+
     def __init__(self,
                  heap_size: int,
-                 eps: float = 8 / 255,
-                 alpha: float = 2 / 255,
-                 steps: int = 10,
-                 norm: str = 'linf',
-                 random_start: bool = True,
-                 mask: Optional[str] = None,
                  kappa: Optional[float] = None,
                  label_smoothing: float = 0.0,
                  batch_size: Optional[int] = None,
-                 seed: int = 0) -> None:
-        super().__init__(eps=eps, alpha=alpha, steps=steps, norm=norm,
-                         random_start=random_start, mask=mask, seed=seed)
-        if (not isinstance(heap_size, numbers.Integral) or isinstance(heap_size, bool)
-                or heap_size < 1):
-            raise ConfigError(f'heap_size must be an int >= 1, got {heap_size!r}')
-        self.heap_size = int(heap_size)
-        if kappa is not None and (not isinstance(kappa, numbers.Real) or kappa <= 0):
+                 **pgd_options) -> None:
+        super().__init__(**pgd_options)
+        self.heap_size = check_int('heap_size', heap_size, low=1)
+        if kappa is not None and (not is_real(kappa) or kappa <= 0):
             raise ConfigError(f'kappa must be None or a number > 0, got {kappa!r}')
         self.kappa = None if kappa is None else float(kappa)
-        if not isinstance(label_smoothing, numbers.Real) or not \
-                0.0 <= label_smoothing < 1.0:
+        if not is_real(label_smoothing) or not 0.0 <= label_smoothing < 1.0:
             raise ConfigError(
                 f'label_smoothing must be in [0, 1), got {label_smoothing!r}')
         self.label_smoothing = float(label_smoothing)
@@ -79,8 +74,8 @@ class SharedPGD(PGD):
             raise ConfigError(f'heap_size={self.heap_size} does not divide the batch '
                               f'size {batch_size}')
 
-    def perturb(self, victim, pixels: torch.Tensor, data_samples: list,
-                generator: torch.Generator) -> torch.Tensor:
+    def perturb(self, victim, pixels: torch.Tensor, data_samples: list, *,
+                generator: torch.Generator, iteration: int) -> torch.Tensor:
         self._check_heap(pixels.shape[0])
         if self.kappa is None and self.label_smoothing == 0:
             # Same loss as PGD: the gradient w.r.t. a shared perturbation sums the
@@ -88,7 +83,7 @@ class SharedPGD(PGD):
             def loss_fn(adv):
                 return victim.loss(adv, data_samples)
         else:
-            if not getattr(victim, 'supports_per_sample_loss', False):
+            if not victim.supports_per_sample_loss:
                 raise ConfigError(
                     f'SharedPGD kappa / label_smoothing need per-example losses, which '
                     f'{type(victim).__name__} cannot give; unset them for this task')

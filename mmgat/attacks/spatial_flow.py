@@ -5,25 +5,14 @@ by bilinear interpolation, from a slightly displaced position of the input. The
 displacement field (the *flow*) is small and smooth, so shapes bend a little while
 colours and textures stay.
 """
-import numbers
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
 
 from mmgat.registry import ATTACKS
-from mmgat.utils.errors import ConfigError
-from .base_attack import BaseAttack, check_steps
-from .masks import perturbation_region
-
-
-def _positive(name: str, value, allow_zero: bool = False) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    ok = ok and (value >= 0 if allow_zero else value > 0) and value < float('inf')
-    if not ok:
-        bound = '>= 0' if allow_zero else '> 0'
-        raise ConfigError(f'{name} must be a finite number {bound}, got {value!r}')
-    return float(value)
+from mmgat.utils.checks import check_int, check_number
+from .pixel_attack import IterativePixelAttack
 
 
 def flow_warp(pixels: torch.Tensor, flow: torch.Tensor,
@@ -70,7 +59,7 @@ def flow_warp(pixels: torch.Tensor, flow: torch.Tensor,
 
 
 @ATTACKS.register_module()
-class SpatialFlow(BaseAttack):
+class SpatialFlow(IterativePixelAttack):
     """Smooth flow-field (spatial transformation) attack, after stAdv (Xiao et al. 2018).
 
     The adversarial image is the input resampled along a per-pixel flow field
@@ -122,34 +111,27 @@ class SpatialFlow(BaseAttack):
         seed (int): Base seed of the random start. Defaults to 0.
 
     Example:
-        >>> attack = dict(type='mmgat.SpatialFlow', eps=1.0, steps=10, stride=4,
-        ...               tau=0.05)
-        >>> attack = ATTACKS.build(attack)
-        >>> adv = attack(victim, pixels, samples, iteration=batch_idx)
+        >>> # a robustness-suite entry (configs/_base_/attacks/spatial-flow.py)
+        >>> dict(name='spatial', kind='attack', num_images=48,
+        ...      attack=dict(type='mmgat.SpatialFlow', eps=1.0, steps=10, stride=4,
+        ...                  tau=0.05))
     """
+
+    families = ('spatial', )
 
     def __init__(self,
                  eps: float = 1.0,
                  alpha: Optional[float] = None,
-                 steps: int = 10,
                  stride: int = 4,
                  tau: float = 0.05,
-                 random_start: bool = True,
-                 mask: Optional[str] = None,
-                 seed: int = 0) -> None:
-        eps = _positive('eps (flow bound in pixels)', eps, allow_zero=True)
-        super().__init__(eps=eps, norm='linf', mask=mask, seed=seed)
-        if alpha is None:
-            alpha = self.eps / 4 if self.eps > 0 else 0.25
-        self.alpha = _positive('alpha (step in pixels)', alpha)
-        self.steps = check_steps(steps)
-        if not isinstance(stride, numbers.Integral) or isinstance(stride, bool) \
-                or stride < 1:
-            raise ConfigError(f'stride must be an int >= 1 (pixels between flow '
-                              f'control points), got {stride!r}')
-        self.stride = int(stride)
-        self.tau = _positive('tau', tau, allow_zero=True)
-        self.random_start = bool(random_start)
+                 **options) -> None:
+        eps = check_number('eps (flow bound in pixels)', eps, 0.0)
+        super().__init__(eps=eps, norm='linf', **options)
+        alpha = self.quarter_budget_step(alpha, fallback=0.25)
+        self.alpha = check_number('alpha (step in pixels)', alpha, 0.0, inclusive=False)
+        self.stride = check_int('stride (pixels between flow control points)', stride,
+                                low=1)
+        self.tau = check_number('tau', tau, 0.0)
 
     @property
     def eps_pixels(self) -> float:
@@ -178,33 +160,24 @@ class SpatialFlow(BaseAttack):
     @staticmethod
     def _sizes(victim, data_samples: list, pixels: torch.Tensor) -> torch.Tensor:
         shape = pixels.shape
-        valid = getattr(victim, '_valid_shape', None)
-        sizes = [valid(s, shape) if valid is not None and s is not None
-                 else tuple(shape[-2:]) for s in data_samples]
+        sizes = [victim.valid_shape(s, shape) for s in data_samples]
         return torch.tensor(sizes, dtype=torch.long, device=pixels.device)
 
-    def perturb(self, victim, pixels: torch.Tensor, data_samples: list,
-                generator: torch.Generator) -> torch.Tensor:
-        region = perturbation_region(victim, data_samples, pixels, self.mask)
+    def perturb(self, victim, pixels: torch.Tensor, data_samples: list, *,
+                generator: torch.Generator, iteration: int) -> torch.Tensor:
+        region = self.region(victim, data_samples, pixels)
         sizes = self._sizes(victim, data_samples, pixels)
         size = tuple(pixels.shape[-2:])
         shape = (pixels.shape[0], 2, *self.lattice_shape(*size))
-        eps = self.eps
-        control = self.uniform_start(shape, eps, generator, pixels)
+        control = self.uniform_start(shape, self.eps, generator, pixels)
 
         def adversarial(control):
             warped = flow_warp(pixels, self.upsample(control, size), sizes)
             # The region is a 0/1 mask: select, so that unwarped pixels stay exact.
             return torch.where(region > 0, warped, pixels).clamp(0, 255)
 
-        def objective(control):
-            loss = victim.loss(adversarial(control), data_samples)
-            if self.tau > 0:
-                loss = loss - self.tau * self.flow_loss(control).mean()
-            return loss
-
-        control = self.ascend(control, objective, self.alpha,
-                              lambda c: c.clamp(-eps, eps))
+        control = self.ascend_penalized(control, adversarial, victim, data_samples,
+                                        self.tau, self.flow_loss)
         self._last_flow = self.upsample(control, size)  # for inspection
         with torch.no_grad():
             return adversarial(control)

@@ -6,8 +6,6 @@ training iteration and kept inside the eps ball. Its cost is one extra forward/b
 pass per iteration ("almost free"), and the same class computes the stochastic PGD
 (sPGD) universal perturbation of ``tools/compute_universal.py``.
 """
-import numbers
-import warnings
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -16,8 +14,11 @@ from mmengine.dist import all_reduce, get_world_size
 
 from mmgat.registry import ATTACKS
 from mmgat.utils.errors import ConfigError
-from .base_attack import BaseAttack, check_alpha, derive_seed
-from .masks import perturbation_region
+from mmgat.utils.checks import is_int
+from .ascent import gradient_ascent
+from .base_attack import derive_seed
+from .lp_budget import check_alpha
+from .pixel_attack import PixelAttack
 
 #: How a perturbation is fitted to a batch of another size.
 FITS = ('crop', 'resize')
@@ -26,11 +27,10 @@ FITS = ('crop', 'resize')
 def _check_size(size) -> Optional[Tuple[int, int]]:
     if size is None:
         return None
-    if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+    if is_int(size):
         size = (size, size)
     ok = (isinstance(size, (tuple, list)) and len(size) == 2
-          and all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
-                  for s in size))
+          and all(is_int(s) and s > 0 for s in size))
     if not ok:
         raise ConfigError(f'size must be None, an int or (H, W) of ints > 0, got {size!r}')
     return int(size[0]), int(size[1])
@@ -57,7 +57,7 @@ def fit_perturbation(delta: torch.Tensor, height: int, width: int,
 
 
 @ATTACKS.register_module()
-class UniversalPerturbation(BaseAttack):
+class UniversalPerturbation(PixelAttack):
     """One persistent, image-agnostic perturbation updated once per call.
 
     Each call returns ``clip(pixels + delta * region, 0, 255)`` with the *current*
@@ -112,12 +112,13 @@ class UniversalPerturbation(BaseAttack):
 
     Example:
         >>> custom_hooks = [
-        ...     dict(type='mmgat.SafeCheckpointHook'),
         ...     dict(type='mmgat.AdversarialHook', mode='append', phase='train',
         ...          attack=dict(type='mmgat.UniversalPerturbation', eps=8 / 255,
         ...                      alpha=1 / 255)),
         ... ]
     """
+
+    families = ('universal', )
 
     def __init__(self,
                  eps: float = 8 / 255,
@@ -186,41 +187,38 @@ class UniversalPerturbation(BaseAttack):
         self._delta = delta
         self._num_updates = int(state.get('num_updates', 0))
 
-    def reset(self) -> None:
-        """Forget the perturbation; the next call starts afresh."""
-        self._delta, self._num_updates, self._last_loss = None, 0, None
-
     # ------------------------------------------------------------------ the update
-    def perturb(self, victim, pixels: torch.Tensor, data_samples: list,
-                generator: torch.Generator) -> torch.Tensor:
+    def perturb(self, victim, pixels: torch.Tensor, data_samples: list, *,
+                generator: torch.Generator, iteration: int) -> torch.Tensor:
         delta = self._current_delta(pixels)
         if delta.shape[1] != pixels.shape[1]:
             raise ConfigError(f'the universal perturbation has {delta.shape[1]} '
                               f'channels but the images have {pixels.shape[1]}')
-        region = perturbation_region(victim, data_samples, pixels, self.mask)
-        delta = delta.detach().requires_grad_(True)
-        adv = self._apply(pixels, delta, region)
-        loss = victim.loss(adv, data_samples)
-        if loss.requires_grad:
-            grad, = torch.autograd.grad(loss, delta, allow_unused=True)
-        else:  # a loss that does not depend on the image
-            grad = None
-        with torch.no_grad():
-            grad = torch.zeros_like(delta) if grad is None else grad
-            # Average over ranks *before* the step: the same step everywhere.
-            if get_world_size() > 1:
+        region = self.region(victim, data_samples, pixels)
+        evaluated = {}
+
+        def objective(delta: torch.Tensor) -> torch.Tensor:
+            # The model trains on this very batch: keep it (and its loss).
+            evaluated['adv'] = self._apply(pixels, delta, region)
+            evaluated['loss'] = victim.loss(evaluated['adv'], data_samples)
+            return evaluated['loss']
+
+        # One step; the gradient is averaged over ranks *before* it, so every rank
+        # takes the same one (a non-finite gradient skips it everywhere alike).
+        self._delta = gradient_ascent(
+            delta, objective,
+            lambda d, grad: self.project(d + self.alpha * 255 * self.direction(grad)),
+            steps=1, owner=type(self).__name__, reduce=self._mean_over_ranks)
+        self._num_updates += 1
+        self._last_loss = evaluated['loss'].detach()
+        return evaluated['adv'].detach()
+
+    @staticmethod
+    def _mean_over_ranks(grads: list) -> list:
+        if get_world_size() > 1:
+            for grad in grads:
                 all_reduce(grad, op='mean')
-            if bool(torch.isfinite(grad).all()):
-                step = self.alpha * 255 * self.direction(grad)
-                self._delta = self.project(delta.detach() + step)
-            else:
-                warnings.warn(f'{type(self).__name__}: non-finite gradient at update '
-                              f'{self._num_updates + 1}; the update is skipped',
-                              RuntimeWarning, stacklevel=2)
-                self._delta = delta.detach()
-            self._num_updates += 1
-            self._last_loss = loss.detach()
-            return adv.detach()
+        return grads
 
     def _apply(self, pixels: torch.Tensor, delta: torch.Tensor,
                region: torch.Tensor) -> torch.Tensor:

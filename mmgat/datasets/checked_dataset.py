@@ -12,13 +12,15 @@ wrap the dataset's own::
         DATA_NAME = 'MyData'
         GENERATE_HINT = 'python tools/make_mydata.py --out {data_root}'
 """
+import json
 import os.path as osp
 from typing import Any, Iterable, Optional, Tuple
 
 import cv2
 import numpy as np
 
-from mmgat.utils.errors import CorruptImageError, DataNotFoundError, MmgatError
+from mmgat.utils.errors import (CorruptAnnotationError, CorruptImageError,
+                                DataNotFoundError, MmgatError)
 
 # Keys of a data_info dict that name a file the pipeline decodes.
 SAMPLE_FILE_KEYS = ('img_path', 'seg_map_path', 'mask_path')
@@ -45,7 +47,9 @@ class CheckedDatasetMixin:
     """Mixin for :class:`mmengine.dataset.BaseDataset` subclasses.
 
     * ``full_init`` raises :class:`DataNotFoundError` if ``ann_file`` or a
-      ``data_prefix`` folder does not exist, with a hint how to create the data.
+      ``data_prefix`` folder does not exist, with a hint how to create the data, and
+      :class:`CorruptAnnotationError` naming the file and the line and column if the
+      annotation file is not valid JSON (e.g. cut in the middle).
     * ``prepare_data`` re-raises an exception of the pipeline as
       :class:`CorruptImageError` (or :class:`DataNotFoundError`) naming the file when one
       of the sample's files (``img_path``, ``seg_map_path``, ``mask_path``) is undecodable
@@ -82,9 +86,20 @@ class CheckedDatasetMixin:
                 raise DataNotFoundError(self._not_found_message(path))
 
     def full_init(self) -> None:
-        if not getattr(self, '_fully_initialized', False):
-            self.check_data_exists()   # before pycocotools / file listing fail obscurely
-        super().full_init()
+        if getattr(self, '_fully_initialized', False):
+            return super().full_init()
+        self.check_data_exists()   # before pycocotools / file listing fail obscurely
+        try:
+            super().full_init()
+        except json.JSONDecodeError as err:   # mmengine's load() and pycocotools
+            raise CorruptAnnotationError(
+                f"cannot read annotation file '{self.ann_file}': invalid JSON at line "
+                f'{err.lineno}, column {err.colno} ({err.msg})') from None
+        except UnicodeDecodeError as err:
+            raise CorruptAnnotationError(
+                f"cannot read annotation file '{self.ann_file}': not UTF-8 text "
+                f'(byte {err.object[err.start:err.start + 1]!r} at offset {err.start})'
+            ) from None
 
     # ------------------------------------------------------------------ corrupt samples
     def _bad_sample_file(self, idx: int) -> Optional[Tuple[str, str]]:

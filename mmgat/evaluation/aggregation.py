@@ -11,8 +11,9 @@ Definitions (also written into ``robustness.json``):
   entry when no corruption entry ran it). The 4 holdout corruptions give
   ``mPC_holdout`` / ``rPC_holdout`` the same way. With some (corruption, severity)
   results missing the mean is over those present and ``mPC_count`` says how many.
-* **unseen mean**: the mean score over the entries of kind ``attack``, ``universal``
-  and ``granularity`` (one value: its mean over layers) that completed and that the
+* **unseen mean**: the mean score over the entries of the attack kinds (those whose
+  kind class sets ``is_attack``: ``attack``, ``universal`` and ``granularity``, one
+  value each: a granularity entry's mean over layers) that completed and that the
   model did not train on (``trained_on``). Clean, other splits and corruptions are not
   attacks and are left out.
 """
@@ -22,6 +23,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 from mmgat.transforms.corruptions import (BENCHMARK_CORRUPTIONS, HOLDOUT_CORRUPTIONS,
                                           SEVERITIES)
 from mmgat.utils.errors import ConfigError
+from .kinds import attack_kinds
 
 #: task -> metric key, display name and the factor to the 0-1 scale.
 TASK_METRICS = {
@@ -31,8 +33,6 @@ TASK_METRICS = {
 }
 #: Metric keys whose values are percentages (divided by 100 into scores).
 PERCENT_KEYS = ('mIoU', 'mAcc', 'aAcc', 'mDice', 'mFscore')
-#: Entry kinds that are attacks (they enter the unseen mean).
-UNSEEN_KINDS = ('attack', 'universal', 'granularity')
 #: The 15 + 4 corruptions by family (Hendrycks & Dietterich), for plots and tables.
 CORRUPTION_FAMILIES = {
     'noise': ('gaussian_noise', 'shot_noise', 'impulse_noise'),
@@ -107,21 +107,25 @@ def relative_performance(mpc: Optional[float], clean: Optional[float]
 
 
 def unseen_mean(scores: Mapping[str, Optional[float]], kinds: Mapping[str, str],
-                seen: Iterable[str]) -> Tuple[Optional[float], List[str], List[str]]:
+                seen: Iterable[str], attacks: Optional[Iterable[str]] = None
+                ) -> Tuple[Optional[float], List[str], List[str]]:
     """Mean over the attack entries the model did not train on.
 
     Args:
         scores: entry name -> score (None: not completed).
-        kinds: entry name -> kind; only :data:`UNSEEN_KINDS` count.
+        kinds: entry name -> kind; only attack kinds count.
         seen: names of the entries the model trained on.
+        attacks: the attack kinds; defaults to the registered ones
+            (:func:`mmgat.evaluation.kinds.attack_kinds`).
 
     Returns:
         ``(mean or None, names averaged, unseen attack names without a score)``.
     """
     seen = set(seen)
+    attacks = set(attack_kinds() if attacks is None else attacks)
     used, missing = [], []
     for name, kind in kinds.items():
-        if kind not in UNSEEN_KINDS or name in seen:
+        if kind not in attacks or name in seen:
             continue
         (used if scores.get(name) is not None else missing).append(name)
     return _mean(scores[n] for n in used), used, missing
@@ -228,7 +232,7 @@ def summarize(record: dict) -> dict:
         complete=all(s == 'done' for s in status.values()))
 
 
-__all__ = ['TASK_METRICS', 'UNSEEN_KINDS', 'CORRUPTION_FAMILIES', 'resolve_metric',
+__all__ = ['TASK_METRICS', 'CORRUPTION_FAMILIES', 'resolve_metric',
            'score_from_metrics', 'mean_performance', 'relative_performance',
            'unseen_mean', 'entry_score', 'entry_status', 'corruption_scores',
            'summarize', 'unit_records']

@@ -7,17 +7,20 @@ from mmengine.runner import Runner
 
 from mmgat.utils.errors import ConfigError
 from mmgat.utils.runner_setup import without_training_attacks
-from .entries import load_suite
 from .robustness_suite import RobustnessSuite, granularity_suite
+from .suite_config import load_suite
 
-#: Generators of ``--granularity`` without ``--generator-config`` (those of the default
-#: suite, configs/robustness/unseen_digitscenes.py), per task.
-_SCENES = dict(config='configs/generators/style-ae_digitscenes.py',
-               checkpoint='work_dirs/style-ae_digitscenes/generator.pth')
-DEFAULT_GENERATORS = dict(
-    detection=_SCENES, segmentation=_SCENES,
-    classification=dict(config='configs/generators/style-ae_digitscenes-cls.py',
-                        checkpoint='work_dirs/style-ae_digitscenes-cls/generator.pth'))
+#: The suite whose ``generator`` (per task) ``--granularity`` uses by default.
+DEFAULT_SUITE = 'configs/robustness/unseen_digitscenes.py'
+
+
+def default_generators() -> dict:
+    """The generators of ``--granularity`` without ``--generator-config``, per task:
+    those of the default suite (which names the files in configs/_base_/generators/)."""
+    if not osp.isfile(DEFAULT_SUITE):
+        raise ConfigError(f"--granularity: the default suite '{DEFAULT_SUITE}' is not "
+                          'here; run from the mmgat folder or pass --generator-config')
+    return load_suite(DEFAULT_SUITE).generator
 
 
 def generator_from_args(config: Optional[str], checkpoint: Optional[str]) -> dict:
@@ -25,7 +28,7 @@ def generator_from_args(config: Optional[str], checkpoint: Optional[str]) -> dic
     (the checkpoint defaults to ``work_dirs/<config name>/generator.pth``, where
     ``tools/train_generator.py`` writes it), or the per-task defaults."""
     if config is None and checkpoint is None:
-        return DEFAULT_GENERATORS
+        return default_generators()
     if config is None:
         raise ConfigError('--generator-checkpoint needs --generator-config')
     if checkpoint is None:
@@ -96,4 +99,4 @@ def run_robustness(cfg, args) -> dict:
 
 
 __all__ = ['run_robustness', 'check_robustness_args', 'generator_from_args',
-           'DEFAULT_GENERATORS', 'EXIT_ENTRIES_FAILED']
+           'default_generators', 'DEFAULT_SUITE', 'EXIT_ENTRIES_FAILED']

@@ -11,7 +11,8 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 from mmgat.utils.errors import ConfigError
-from .aggregation import UNSEEN_KINDS, summarize
+from .aggregation import summarize
+from .kinds import attack_kinds
 from .writers import fmt, markdown_table, read_json
 
 TASK_ORDER = ('detection', 'segmentation', 'classification')
@@ -74,9 +75,10 @@ def common_unseen(records: Sequence[dict]) -> List[str]:
     """
     common = None
     for record in records:
+        attacks = set(record.get('unseen_kinds') or attack_kinds())
         seen = set(record.get('trained_on') or [])
         mine = {name for name, entry in record['entries'].items()
-                if entry.get('kind') in UNSEEN_KINDS and name not in seen
+                if entry.get('kind') in attacks and name not in seen
                 and record['scores'].get(name) is not None}
         common = mine if common is None else common & mine
     return [c for c in task_columns(records) if c in (common or set())]

@@ -1,30 +1,21 @@
 """Stochastic PGD (sPGD): the universal perturbation of a trained model over a dataset.
 
 Shared by ``tools/compute_universal.py`` and the ``'universal'`` entries of the
-robustness suite (:mod:`mmgat.evaluation.robustness_suite`).
+robustness suite (:mod:`mmgat.evaluation.kinds.universal`).
 
 sPGD (Mummadi et al., ICCV 2019): ONE perturbation for the whole dataset, moved by a
 signed-gradient step on each mini-batch's loss and projected to the eps ball
 (:class:`mmgat.attacks.UniversalPerturbation` does one such update per call); the model
 stays in eval mode.
 """
-import os
-import os.path as osp
 from typing import Callable, Optional
 
-import torch
 from mmengine.runner import Runner
 
+from mmgat.utils.atomic_write import torch_save_atomic
 from mmgat.utils.errors import ConfigError
-from mmgat.victims import DetectorVictim, build_victim
-
-#: split name -> the config's dataloader
-SPLITS = {
-    'train': 'train_dataloader',
-    'val': 'val_dataloader',
-    'test': 'test_dataloader',
-    'val_ood': 'ood_test_dataloader',
-}
+from mmgat.victims import build_victim, model_task, victim_options_for_pipeline
+from .splits import SPLIT_DATALOADERS
 
 
 def sampling_dataloader(cfg, split: str, batch_size: Optional[int], seed: int,
@@ -35,7 +26,7 @@ def sampling_dataloader(cfg, split: str, batch_size: Optional[int], seed: int,
     becomes a shuffling ``DefaultSampler`` (a batch sampler such as mmdet's
     ``AspectRatioBatchSampler`` is kept).
     """
-    key = SPLITS[split]
+    key = SPLIT_DATALOADERS[split]
     if cfg.get(key) is None:
         raise ConfigError(f"split '{split}': the config has no '{key}'")
     loader_cfg = cfg[key].copy()
@@ -48,18 +39,6 @@ def sampling_dataloader(cfg, split: str, batch_size: Optional[int], seed: int,
     return Runner.build_dataloader(loader_cfg, seed=seed)
 
 
-def loads_boxes_after_resize(pipeline) -> bool:
-    """Whether a pipeline loads annotations after resizing (mmdet's test pipelines).
-
-    Their boxes are then in the original image frame, not the network input's.
-    """
-    names = [str(t.get('type', '')).split('.')[-1] for t in pipeline or []]
-    if 'LoadAnnotations' not in names:
-        return False
-    load = names.index('LoadAnnotations')
-    return any('Resize' in name for name in names[:load])
-
-
 def universal_victim(model, pipeline, victim_options: Optional[dict] = None,
                      announce: Callable[[str], None] = print):
     """The victim for sPGD on a dataset with ``pipeline``.
@@ -67,14 +46,12 @@ def universal_victim(model, pipeline, victim_options: Optional[dict] = None,
     A detection pipeline that loads the boxes after ``Resize`` gets
     ``gt_frame='original'`` unless the options set ``gt_frame``.
     """
-    victim_cfg = dict(victim_options or {})
-    victim = build_victim(model, **victim_cfg)
-    if (isinstance(victim, DetectorVictim) and 'gt_frame' not in victim_cfg
-            and loads_boxes_after_resize(pipeline)):
+    given = dict(victim_options or {})
+    options = victim_options_for_pipeline(model_task(model), pipeline, given)
+    if options != given:
         announce('note: this pipeline loads the boxes after Resize; using '
                  'gt_frame=original')
-        victim = build_victim(model, gt_frame='original', **victim_cfg)
-    return victim
+    return build_victim(model, **options)
 
 
 def run_spgd(victim, dataloader, attack, iters: int,
@@ -116,10 +93,9 @@ def perturbation_record(attack, victim, losses, epochs: int, **fields) -> dict:
     ``size``, ``losses`` and the extra ``fields`` (split, seed, config, ...).
     """
     delta = attack.delta.detach().cpu().contiguous()
-    flips = victim._flips_channels(delta.shape[1])
     record = dict(
         perturbation=delta,
-        channel_order='rgb' if flips else 'bgr',
+        channel_order=victim.channel_order(delta.shape[1]),
         eps=float(attack.eps), alpha=float(attack.alpha), norm=attack.norm,
         iters=attack.num_updates, epochs=epochs,
         size=[int(s) for s in delta.shape[-2:]],
@@ -130,7 +106,4 @@ def perturbation_record(attack, victim, losses, epochs: int, **fields) -> dict:
 
 def save_perturbation(record: dict, path: str) -> None:
     """``torch.save`` the record (loadable with ``weights_only=True``), atomically."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}'
-    torch.save(record, tmp)
-    os.replace(tmp, path)
+    torch_save_atomic(record, path)

@@ -1,58 +1,18 @@
 """Writing a robustness run: ``robustness.json`` (atomically) and ``robustness.md``."""
 import json
-import os
-import os.path as osp
-import tempfile
 from typing import Optional
 
 from mmgat.transforms.corruptions import (BENCHMARK_CORRUPTIONS, HOLDOUT_CORRUPTIONS,
                                           SEVERITIES)
+from mmgat.utils.atomic_write import write_json_atomic as _write_json
+from mmgat.utils.atomic_write import write_text_atomic
+from mmgat.utils.plain_config import plain
 from .aggregation import unit_records
-from .entries import plain
-
-
-def _umask_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def write_json_atomic(path: str, data: dict) -> None:
-    """Write JSON so that a reader (or an interrupted run) never sees half a file:
-    a temporary file in the same folder, flushed and fsync'ed, then ``os.replace``."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=osp.basename(path) + '.', suffix='.tmp',
-                               dir=folder)
-    try:
-        os.chmod(tmp, _umask_mode())  # mkstemp makes it private
-        with os.fdopen(fd, 'w') as f:
-            json.dump(plain(data), f, indent=2)
-            f.write('\n')
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def write_text_atomic(path: str, text: str) -> None:
-    """Like :func:`write_json_atomic`, for text."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=osp.basename(path) + '.', suffix='.tmp',
-                               dir=folder)
-    try:
-        os.chmod(tmp, _umask_mode())
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write JSON so that a reader (or an interrupted run) never sees half a file."""
+    _write_json(path, data, to_json=plain)
 
 
 def read_json(path: str) -> Optional[dict]:

@@ -1,4 +1,6 @@
-from .adversarial_hook import AdversarialHook  # noqa: F401
+from .adversarial_hook import PHASES, AdversarialHook, parse_phase
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .safe_checkpoint_hook import SafeCheckpointHook, to_plain_python
 
-__all__ = ['SafeCheckpointHook', 'to_plain_python']
+__all__ = ['AdversarialHook', 'AtomicCheckpointHook', 'PHASES', 'parse_phase',
+           'SafeCheckpointHook', 'to_plain_python']

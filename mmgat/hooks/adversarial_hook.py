@@ -1,20 +1,18 @@
 """Adversarial training and evaluation under attack, as a Runner hook."""
-import copy
 import logging
-import numbers
 from typing import Optional, Sequence, Union
 
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from mmgat.attacks import build_attack
+from mmgat.attacks import MODES, attack_batch, build_attack
 from mmgat.registry import HOOKS
+from mmgat.utils.checks import check_int, is_real
 from mmgat.utils.errors import ConfigError
 from mmgat.victims import build_victim, unwrap_model
 
 DATA_BATCH = Optional[Union[dict, tuple, list]]
-MODES = ('replace', 'append')
 PHASES = {
     'train': ('train', ),
     'val': ('val', ),
@@ -24,7 +22,8 @@ PHASES = {
 }
 
 
-def _parse_phase(phase: Union[str, Sequence[str]]) -> frozenset:
+def parse_phase(phase: Union[str, Sequence[str]]) -> frozenset:
+    """The loops (``'train'``, ``'val'``, ``'test'``) a ``phase`` option names."""
     names = [phase] if isinstance(phase, str) else list(phase)
     if not names:
         raise ConfigError('phase must name at least one of train / val / test')
@@ -54,8 +53,8 @@ class AdversarialHook(Hook):
     ``(attack seed, rank, runner.iter)`` in training and ``(seed, rank, batch_idx)``
     in val / test, so a run is reproducible.
 
-    A feature attack (``space = 'features'``, i.e. :class:`mmgat.attacks.AdvBN`)
-    changes no pixel: its perturbation of a backbone layer's output is applied through
+    A feature attack (:class:`mmgat.attacks.FeatureAttack`, i.e. AdvBN) changes no
+    pixel: its perturbation of a backbone layer's output is applied through
     a forward hook during this iteration's train / test step only (to the appended
     copies in ``'append'`` mode, to the first ``round(ratio * N)`` images in
     ``'replace'`` mode) and removed after it.
@@ -126,13 +125,10 @@ class AdversarialHook(Hook):
                  test_victim: Optional[dict] = None) -> None:
         if mode not in MODES:
             raise ConfigError(f'unknown mode {mode!r}; expected one of {MODES}')
-        if (not isinstance(ratio, numbers.Real) or isinstance(ratio, bool)
-                or not 0 < ratio <= 1):
+        if not is_real(ratio) or not 0 < ratio <= 1:
             raise ConfigError(f'ratio must be in (0, 1], got {ratio!r}')
-        for name, value, low in (('begin_iter', begin_iter, 0), ('interval', interval, 1)):
-            if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
-                    or value < low):
-                raise ConfigError(f'{name} must be an int >= {low}, got {value!r}')
+        begin_iter = check_int('begin_iter', begin_iter, low=0)
+        interval = check_int('interval', interval, low=1)
         for name, value in (('victim', victim), ('test_victim', test_victim)):
             if value is not None and not isinstance(value, dict):
                 raise ConfigError(f'{name} must be a dict of victim options, got '
@@ -142,13 +138,13 @@ class AdversarialHook(Hook):
         self.ratio = float(ratio)
         self.begin_iter = int(begin_iter)
         self.interval = int(interval)
-        self.phases = _parse_phase(phase)
+        self.phases = parse_phase(phase)
         self.victim_cfg = dict(victim or {})
         self.test_victim_cfg = dict(self.victim_cfg if test_victim is None
                                     else test_victim)
         self._victims = {}
         self._announced = set()
-        self._armed = None  # handle of an applied feature perturbation
+        self._armed = None  # handle of an attached feature perturbation
 
     # ------------------------------------------------------------------ runner hooks
     def before_train_iter(self, runner, batch_idx: int,
@@ -238,90 +234,19 @@ class AdversarialHook(Hook):
 
     def _attack_batch(self, runner, data_batch: dict, phase: str, mode: str,
                       ratio: float, iteration: int) -> None:
-        if not isinstance(data_batch, dict):
-            raise ConfigError('AdversarialHook needs dict batches (inputs / '
-                              f'data_samples), got {type(data_batch).__name__}')
         model = unwrap_model(runner.model)
         victim = self._victim(model, phase)
-        num = len(data_batch['inputs'])
-        count = int(round(ratio * num))
-        if count == 0:
-            return
-        if phase not in self._announced:
+        if phase not in self._announced and isinstance(data_batch, dict):
+            num = len(data_batch['inputs'])
             self._announced.add(phase)
-            print_log(f'AdversarialHook ({phase}): {self.attack} on {count} of {num} '
-                      f'images per batch, mode={mode}', logger='current')
-        pixels, samples, info = victim.to_pixels(data_batch)
-        if getattr(self.attack, 'space', 'pixels') == 'features':
-            self._arm_feature_attack(model, victim, data_batch, pixels[:count],
-                                     samples[:count], mode, iteration)
-            return
-        adv = self.attack(victim, pixels[:count], samples[:count], iteration=iteration)
-        images = self._perturbed_inputs(data_batch['inputs'], victim, pixels[:count],
-                                        adv, info)
-        self._write_back(data_batch, images, mode)
-
-    def _arm_feature_attack(self, model, victim, data_batch: dict, pixels: torch.Tensor,
-                            samples: list, mode: str, iteration: int) -> None:
-        """Search a feature perturbation (AdvBN) and apply it during the next step.
-
-        The images stay as they are; in ``'append'`` mode clean copies of the attacked
-        images (and their data samples) are appended, and only those rows of the
-        layer's output are perturbed, so the step's loss is the mean of the clean
-        and the adversarial loss. The perturbation is removed after the iteration.
-        """
-        perturbation = self.attack(victim, pixels, samples, iteration=iteration)
-        count = pixels.shape[0]
-        num = len(data_batch['inputs'])
-        if mode == 'append':
-            copies = [img.clone() for img in data_batch['inputs'][:count]]
-            self._write_back(data_batch, copies, 'append')
-            rows = slice(num, num + count)
-        else:
-            rows = slice(0, count)
+            print_log(f'AdversarialHook ({phase}): {self.attack} on '
+                      f'{int(round(ratio * num))} of {num} images per batch, '
+                      f'mode={mode}', logger='current')
         self._remove_feature_perturbation()
-        self._armed = perturbation.attach(model, rows)
+        self._armed = attack_batch(self.attack, victim, data_batch, mode=mode,
+                                   ratio=ratio, iteration=iteration)
 
     def _remove_feature_perturbation(self) -> None:
-        handle = getattr(self, '_armed', None)
-        if handle is not None:
-            handle.remove()
+        if self._armed is not None:
+            self._armed.remove()
             self._armed = None
-
-    @staticmethod
-    def _perturbed_inputs(inputs, victim, pixels: torch.Tensor, adv: torch.Tensor,
-                          info: dict) -> list:
-        """The dataloader's images plus the attack's perturbation, as float tensors.
-
-        Adding the perturbation to the original images (instead of using the
-        un-normalised pixels directly) keeps unperturbed pixels bit-identical to the
-        input: un-normalising is exact only up to float rounding.
-        """
-        clean = victim.from_pixels(pixels, info)
-        out = []
-        for orig, new, old in zip(inputs, victim.from_pixels(adv, info), clean):
-            orig = orig.to(device=new.device, dtype=torch.float32)
-            out.append((orig + (new - old)).clamp_(0, 255))
-        return out
-
-    @staticmethod
-    def _write_back(data_batch: dict, images: list, mode: str) -> None:
-        """Put adversarial images into the batch (in place) as the dataloader would."""
-        inputs = data_batch['inputs']
-        count = len(images)
-        if isinstance(inputs, torch.Tensor):
-            adv = torch.stack(images).to(inputs.device)
-            if mode == 'replace':
-                new = inputs.float().clone()  # uint8 cannot hold the perturbation
-                new[:count] = adv
-            else:
-                new = torch.cat([inputs.float(), adv])
-            data_batch['inputs'] = new
-        elif mode == 'replace':
-            data_batch['inputs'] = list(images) + list(inputs[count:])
-        else:
-            data_batch['inputs'] = list(inputs) + list(images)
-        if mode == 'append':
-            samples = list(data_batch['data_samples'])
-            data_batch['data_samples'] = samples + [
-                copy.deepcopy(s) for s in samples[:count]]

@@ -40,11 +40,12 @@ class SafeCheckpointHook(Hook):
     :data:`mmgat.utils.compat.SAFE_GLOBALS`, and ``--resume`` works on torch>=2.6 without
     ``weights_only=False``.
 
-    ``tools/train.py`` adds this hook when a config lacks it. With another train script,
-    add it to the config:
+    mmgat's runtime config has it in ``default_hooks`` (so lists from ``_base_`` never
+    need to repeat it), and ``tools/train.py`` adds it when a config lacks it. With
+    another train script and config, add it the same way:
 
     Example:
-        >>> custom_hooks = [dict(type='mmgat.SafeCheckpointHook')]
+        >>> default_hooks = dict(safe_checkpoint=dict(type='mmgat.SafeCheckpointHook'))
     """
 
     # Run after every other hook that may still add entries to the checkpoint.

@@ -1,6 +1,5 @@
 """``Corrupt``: apply one benchmark corruption to test images, reproducibly."""
 import hashlib
-import numbers
 import os.path as osp
 from typing import Optional
 
@@ -9,6 +8,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmgat.registry import TRANSFORMS
+from mmgat.utils.checks import is_int
 from mmgat.transforms.corruptions import check_corruption, corrupt
 from mmgat.utils.errors import ConfigError
 
@@ -79,8 +79,7 @@ class Corrupt(BaseTransform):
 
     def __init__(self, corruption: str, severity: int, seed: Optional[int] = None) -> None:
         check_corruption(corruption, severity)
-        if seed is not None and (isinstance(seed, bool) or
-                                 not isinstance(seed, numbers.Integral) or seed < 0):
+        if seed is not None and (not is_int(seed) or seed < 0):
             raise ConfigError(f'Corrupt: seed must be None or an integer >= 0, got {seed!r}')
         self.corruption = corruption
         self.severity = int(severity)

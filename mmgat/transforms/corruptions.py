@@ -32,12 +32,12 @@ Example:
 In a test pipeline, use the :class:`mmgat.transforms.corrupt.Corrupt` transform instead.
 """
 import difflib
-import numbers
 import warnings
 from typing import Callable, Dict, Optional
 
 import numpy as np
 
+from mmgat.utils.checks import is_int
 from mmgat.utils.errors import ConfigError
 
 #: The 15 corruptions of the benchmark, in imagecorruptions' order.
@@ -68,8 +68,7 @@ def check_corruption(corruption_name, severity) -> None:
             f'unknown corruption {corruption_name!r}.{hint} Valid corruptions: '
             f'benchmark {", ".join(BENCHMARK_CORRUPTIONS)}; '
             f'holdout {", ".join(HOLDOUT_CORRUPTIONS)}')
-    if isinstance(severity, bool) or not isinstance(severity, numbers.Integral) \
-            or not SEVERITIES[0] <= severity <= SEVERITIES[-1]:
+    if not is_int(severity) or not SEVERITIES[0] <= severity <= SEVERITIES[-1]:
         raise ConfigError(f'corruption severity must be an integer from 1 to 5, got '
                           f'{severity!r}')
 

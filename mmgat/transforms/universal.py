@@ -1,5 +1,4 @@
 """Add a fixed universal perturbation (``tools/compute_universal.py``) to test images."""
-import numbers
 import os.path as osp
 import pickle
 import zipfile
@@ -10,6 +9,7 @@ import torch
 from mmcv.transforms import BaseTransform
 
 from mmgat.registry import TRANSFORMS
+from mmgat.utils.checks import is_real
 from mmgat.utils.compat import safe_torch_load
 from mmgat.utils.errors import ConfigError, DataNotFoundError, MmgatError
 
@@ -135,8 +135,7 @@ class ApplyUniversalPerturbation(BaseTransform):
                  round_to_uint8: bool = False) -> None:
         if not isinstance(path, str) or not path:
             raise ConfigError(f'path must be a file name, got {path!r}')
-        if (not isinstance(strength, numbers.Real) or isinstance(strength, bool)
-                or not np.isfinite(strength)):
+        if not is_real(strength) or not np.isfinite(strength):
             raise ConfigError(f'strength must be a finite number, got {strength!r}')
         if fit not in FITS:
             raise ConfigError(f'unknown fit {fit!r}; expected one of {FITS}')

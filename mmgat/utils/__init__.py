@@ -1,7 +1,8 @@
 from .compat import SAFE_GLOBALS, install_safe_checkpoint_loader, safe_torch_load
-from .errors import (ConfigError, CorruptImageError, DataNotFoundError, MmgatError,
+from .errors import (ConfigError, CorruptAnnotationError, CorruptImageError,
+                     DataNotFoundError, MmgatError, UnreadableCheckpointError,
                      UnsafeCheckpointError)
 
 __all__ = ['SAFE_GLOBALS', 'install_safe_checkpoint_loader', 'safe_torch_load',
-           'MmgatError', 'ConfigError', 'CorruptImageError', 'DataNotFoundError',
-           'UnsafeCheckpointError']
+           'MmgatError', 'ConfigError', 'CorruptAnnotationError', 'CorruptImageError',
+           'DataNotFoundError', 'UnreadableCheckpointError', 'UnsafeCheckpointError']

@@ -8,13 +8,16 @@ checkpoints for ``tools/test.py`` or ``--resume``.
 Importing this module replaces mmengine's loader for local files with one that keeps
 ``weights_only=True`` and allows exactly the globals listed in :data:`SAFE_GLOBALS`.
 A checkpoint holding anything else is refused with :class:`UnsafeCheckpointError` naming
-the offending objects; ``weights_only=False`` is never used.
+the offending objects; ``weights_only=False`` is never used. A file that is no PyTorch
+checkpoint at all (a text file, random bytes), or one that is truncated (an interrupted
+save), is refused with :class:`UnreadableCheckpointError` saying so instead.
 
 What mmgat saves is kept inside that allowlist by
 :class:`mmgat.hooks.SafeCheckpointHook`: stock mmengine also pickles the message hub's
 statistics methods through ``builtins.getattr``, which can call anything and therefore
 is deliberately *not* allowlisted.
 """
+import os
 import os.path as osp
 import pickle
 
@@ -23,7 +26,8 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from .errors import UnsafeCheckpointError
+from .checkpoint_files import checkpoint_problem
+from .errors import UnreadableCheckpointError, UnsafeCheckpointError
 from .safe_history_buffer import SafeHistoryBuffer
 
 
@@ -66,17 +70,41 @@ def _unsafe_globals(source):
     return sorted(n for n in names if n not in _SAFE_NAMES)
 
 
+# What pickle says about bytes that are no (complete) pickle.
+_DAMAGED = ('invalid load key', 'truncated', 'stack underflow', 'ran out of input')
+
+
 def safe_torch_load(filename, map_location=None):
     """``torch.load(filename, weights_only=True)`` with mmgat's allowlist.
 
     Raises:
         UnsafeCheckpointError: the file pickles an object outside :data:`SAFE_GLOBALS`.
+        UnreadableCheckpointError: the file is no PyTorch checkpoint, or it is truncated
+            or corrupt.
     """
+    is_path = isinstance(filename, (str, os.PathLike))
+    if is_path and osp.isfile(filename):  # a missing file stays torch's FileNotFoundError
+        problem = checkpoint_problem(filename)  # first bytes and zip directory only
+        if problem is not None:
+            raise UnreadableCheckpointError(problem)
     try:
         with torch.serialization.safe_globals(SAFE_GLOBALS):
             return torch.load(filename, map_location=map_location, weights_only=True)
+    except RuntimeError as e:
+        # torch's zip reader: a damaged archive (e.g. a record cut short).
+        if not is_path or 'PytorchStreamReader' not in str(e):
+            raise
+        reason = str(e).strip().splitlines()[0].split('. ')[0]  # not miniz's advice
+        raise UnreadableCheckpointError(
+            f'cannot read checkpoint {filename}: it is truncated or corrupt '
+            f'({reason})') from None
     except pickle.UnpicklingError as e:
         offending = _unsafe_globals(filename)
+        if is_path and not offending and any(m in str(e).lower() for m in _DAMAGED):
+            # No disallowed object: the pickle itself is damaged.
+            reason = str(e).strip().splitlines()[-1]
+            raise UnreadableCheckpointError(
+                f'cannot read checkpoint {filename}: it is corrupt ({reason})') from None
         what = ', '.join(offending) if offending else str(e).strip().splitlines()[-1]
         raise UnsafeCheckpointError(
             f"refusing to load checkpoint '{filename}': it contains pickled objects "

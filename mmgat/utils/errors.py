@@ -23,5 +23,13 @@ class ConfigError(MmgatError, ValueError):
     """A config value or key is invalid."""
 
 
+class CorruptAnnotationError(MmgatError, ValueError):
+    """An annotation file exists but cannot be parsed (e.g. JSON cut in the middle)."""
+
+
 class UnsafeCheckpointError(MmgatError):
     """A checkpoint holds a pickled object outside mmgat's allowlist."""
+
+
+class UnreadableCheckpointError(MmgatError):
+    """A file given as a checkpoint is not one, or is truncated or corrupt."""

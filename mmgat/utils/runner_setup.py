@@ -33,13 +33,32 @@ def set_work_dir(cfg: Config, work_dir: str, config_path: str) -> None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
+def _is_safe_checkpoint_hook(hook) -> bool:
+    kind = hook.get('type') if isinstance(hook, dict) else type(hook).__name__
+    return kind in (SAFE_CHECKPOINT_HOOK, 'SafeCheckpointHook')
+
+
 def ensure_safe_checkpoint_hook(cfg: Config) -> None:
-    """Add :class:`mmgat.hooks.SafeCheckpointHook` unless the config already has it."""
-    hooks = list(cfg.get('custom_hooks') or [])
-    names = {h.get('type') if isinstance(h, dict) else type(h).__name__ for h in hooks}
-    if not names & {SAFE_CHECKPOINT_HOOK, 'SafeCheckpointHook'}:
-        hooks.append(ConfigDict(type=SAFE_CHECKPOINT_HOOK))
-    cfg.custom_hooks = hooks
+    """Register :class:`mmgat.hooks.SafeCheckpointHook` exactly once.
+
+    configs/_base_/default_runtime.py has it as ``default_hooks.safe_checkpoint``; a
+    config with it in ``custom_hooks`` instead (an older or outside config) keeps it
+    there. One in ``default_hooks`` drops further copies from ``custom_hooks``; a config
+    with none (or ``default_hooks.safe_checkpoint=None``, which mmengine's Runner would
+    reject for a key it does not define) gets ``default_hooks.safe_checkpoint``.
+    """
+    default_hooks = cfg.get('default_hooks')
+    default_hooks = ConfigDict() if default_hooks is None else default_hooks
+    custom_hooks = list(cfg.get('custom_hooks') or [])
+    in_default = any(hook is not None and _is_safe_checkpoint_hook(hook)
+                     for hook in default_hooks.values())
+    if in_default:
+        kept = [hook for hook in custom_hooks if not _is_safe_checkpoint_hook(hook)]
+        if len(kept) < len(custom_hooks):
+            cfg.custom_hooks = kept
+    elif not any(_is_safe_checkpoint_hook(hook) for hook in custom_hooks):
+        default_hooks['safe_checkpoint'] = ConfigDict(type=SAFE_CHECKPOINT_HOOK)
+        cfg.default_hooks = default_hooks
 
 
 def adapt_distributed(cfg: Config, launcher: str) -> None:
@@ -88,13 +107,13 @@ def without_training_attacks(cfg: Config) -> Config:
     hook would still load what the attack needs (GAT's generator checkpoint), which
     whoever tests the model may not have. Hooks with a val / test phase stay.
     """
-    from mmgat.hooks.adversarial_hook import _parse_phase
+    from mmgat.hooks import parse_phase
     out = copy.deepcopy(cfg)
     kept = []
     for hook in out.get('custom_hooks') or []:
         kind = hook.get('type') if isinstance(hook, dict) else None
         if kind in ('mmgat.AdversarialHook', 'AdversarialHook') and not (
-                {'val', 'test'} & _parse_phase(hook.get('phase', 'train'))):
+                {'val', 'test'} & parse_phase(hook.get('phase', 'train'))):
             continue
         kept.append(hook)
     out.custom_hooks = kept

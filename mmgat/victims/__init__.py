@@ -10,7 +10,27 @@ from mmgat.utils.errors import ConfigError
 from .base_victim import VALID_SHAPE_KEY, BaseVictim, unwrap_model
 from .classifier_victim import ClassifierVictim
 from .detector_victim import DetectorVictim
+from .pipeline_frame import loads_boxes_after_resize, victim_options_for_pipeline
 from .segmentor_victim import SegmentorVictim
+
+
+def victim_class(model: nn.Module) -> type:
+    """The victim adapter class of a model's task (ConfigError if there is none)."""
+    bare = unwrap_model(model)
+    if _is_instance(bare, 'mmgat.models', 'ImageClassifier'):
+        return ClassifierVictim
+    if _is_instance(bare, 'mmdet.models.detectors', 'BaseDetector'):
+        return DetectorVictim
+    if _is_instance(bare, 'mmseg.models.segmentors', 'BaseSegmentor'):
+        return SegmentorVictim
+    raise ConfigError(
+        f'no victim adapter for {type(bare).__name__}: expected an mmdet '
+        'BaseDetector, an mmseg BaseSegmentor or an mmgat ImageClassifier')
+
+
+def model_task(model: nn.Module) -> str:
+    """'detection', 'segmentation' or 'classification' (the victim class's task)."""
+    return victim_class(model).task
 
 
 def _is_instance(model: nn.Module, module: str, name: str) -> bool:
@@ -39,16 +59,7 @@ def build_victim(model: nn.Module, **cfg) -> BaseVictim:
         >>> victim = build_victim(runner.model, loss_keys=None, background_classes=[0])
     """
     bare = unwrap_model(model)
-    if _is_instance(bare, 'mmgat.models', 'ImageClassifier'):
-        cls = ClassifierVictim
-    elif _is_instance(bare, 'mmdet.models.detectors', 'BaseDetector'):
-        cls = DetectorVictim
-    elif _is_instance(bare, 'mmseg.models.segmentors', 'BaseSegmentor'):
-        cls = SegmentorVictim
-    else:
-        raise ConfigError(
-            f'no victim adapter for {type(bare).__name__}: expected an mmdet '
-            'BaseDetector, an mmseg BaseSegmentor or an mmgat ImageClassifier')
+    cls = victim_class(bare)
     allowed = [name for name in inspect.signature(cls.__init__).parameters
                if name not in ('self', 'model')]
     unknown = sorted(set(cfg) - set(allowed))
@@ -59,4 +70,5 @@ def build_victim(model: nn.Module, **cfg) -> BaseVictim:
 
 
 __all__ = ['BaseVictim', 'DetectorVictim', 'SegmentorVictim', 'ClassifierVictim',
-           'build_victim', 'unwrap_model', 'VALID_SHAPE_KEY']
+           'build_victim', 'victim_class', 'model_task', 'unwrap_model',
+           'VALID_SHAPE_KEY', 'loads_boxes_after_resize', 'victim_options_for_pipeline']

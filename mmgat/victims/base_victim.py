@@ -43,6 +43,12 @@ class BaseVictim:
     Subclasses say how to find the background of an image (:meth:`background_mask`) and
     may prepare the data samples for the loss (:meth:`_prepare_samples`).
 
+    The protocol attacks and evaluation use: :attr:`task`, :meth:`channel_order`,
+    :meth:`valid_shape`, :meth:`to_pixels` / :meth:`from_pixels`, :meth:`loss`,
+    :meth:`normalize`, :meth:`attack_mode`, the masks, and the capabilities
+    :attr:`supports_per_sample_loss` (:meth:`per_sample_loss`) and
+    :attr:`supports_margin_loss` (``margin_loss``, classifiers).
+
     Args:
         model (nn.Module): The model; a DDP wrapper is unwrapped.
         loss_keys (Sequence[str], optional): Only these entries of the model's loss
@@ -52,8 +58,12 @@ class BaseVictim:
             (segmentation). Defaults to ``(0, )``.
     """
 
+    #: 'detection', 'segmentation' or 'classification'.
+    task: str = ''
     #: Whether :meth:`per_sample_loss` is implemented (needed by SharedPGD's kappa).
     supports_per_sample_loss = False
+    #: Whether ``margin_loss(pixels, data_samples, kappa)`` (logit margin) exists.
+    supports_margin_loss = False
 
     def __init__(self,
                  model: nn.Module,
@@ -85,7 +95,7 @@ class BaseVictim:
         std = pre.std.to(device=device, dtype=torch.float32).view(1, -1, 1, 1)
         return mean, std
 
-    def _flips_channels(self, channels: int) -> bool:
+    def flips_channels(self, channels: int) -> bool:
         """Whether the preprocessor reverses the channel order (BGR <-> RGB)."""
         pre = self.preprocessor
         # mmengine / mmdet name it ``_channel_conversion``, mmseg ``channel_conversion``;
@@ -94,6 +104,11 @@ class BaseVictim:
         if flag is None:
             flag = getattr(pre, 'channel_conversion', False)
         return bool(flag) and channels == 3
+
+    def channel_order(self, channels: int) -> str:
+        """``'rgb'`` or ``'bgr'``: the order of the victim's pixels. The loaders give
+        BGR; a preprocessor with ``bgr_to_rgb`` makes the model's pixels RGB."""
+        return 'rgb' if self.flips_channels(channels) else 'bgr'
 
     def _preprocess_training(self) -> bool:
         """The ``training`` flag to run the preprocessor with (pads, sets shapes)."""
@@ -166,7 +181,7 @@ class BaseVictim:
         data_samples = list(data['data_samples'])
         for sample, size in zip(data_samples, sizes):
             sample.set_metainfo({VALID_SHAPE_KEY: tuple(int(s) for s in size)})
-        info = dict(sizes=sizes, flip=self._flips_channels(channels),
+        info = dict(sizes=sizes, flip=self.flips_channels(channels),
                     batched=isinstance(inputs, torch.Tensor))
         self._prepare_samples(data_samples, pixels.shape)
         return pixels, data_samples, info
@@ -257,7 +272,11 @@ class BaseVictim:
 
     # ------------------------------------------------------------------ masks
     @staticmethod
-    def _valid_shape(sample, shape: Sequence[int]) -> Tuple[int, int]:
+    def valid_shape(sample, shape: Sequence[int]) -> Tuple[int, int]:
+        """``(h, w)`` of a sample's image inside the padded ``shape`` (the whole
+        ``shape`` for a sample that :meth:`to_pixels` did not prepare)."""
+        if sample is None:
+            return tuple(shape[-2:])
         h, w = sample.metainfo.get(VALID_SHAPE_KEY, tuple(shape[-2:]))
         return min(int(h), shape[-2]), min(int(w), shape[-1])
 
@@ -271,7 +290,7 @@ class BaseVictim:
         height, width = shape[-2:]
         mask = torch.zeros(len(data_samples), 1, height, width, device=device)
         for i, sample in enumerate(data_samples):
-            h, w = self._valid_shape(sample, shape)
+            h, w = self.valid_shape(sample, shape)
             mask[i, :, :h, :w] = 1
         return mask
 

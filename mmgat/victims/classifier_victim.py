@@ -24,7 +24,10 @@ class ClassifierVictim(BaseVictim):
         >>> losses = victim.per_sample_loss(pixels, samples, label_smoothing=0.1)
     """
 
+    task = 'classification'
+
     supports_per_sample_loss = True
+    supports_margin_loss = True
 
     def logits(self, pixels: torch.Tensor, data_samples: list) -> torch.Tensor:
         """Class scores ``N x K`` (differentiable w.r.t. pixels)."""
@@ -66,7 +69,7 @@ class ClassifierVictim(BaseVictim):
                     f'classification sample {i} has no gt_fg_mask: this task cannot '
                     'provide a background mask; load the foreground masks in the '
                     'pipeline or drop mask="background" from the attack')
-            h, w = self._valid_shape(sample, shape)
+            h, w = self.valid_shape(sample, shape)
             # Padding is marked foreground=0 (False), i.e. background.
             fg = self._fit_label_map(sample.gt_fg_mask.long(), (h, w), shape, 0)
             masks.append((fg == 0).to(device=device, dtype=torch.float32))

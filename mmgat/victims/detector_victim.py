@@ -42,6 +42,8 @@ class DetectorVictim(BaseVictim):
         >>> victim.loss(pixels, samples).backward()
     """
 
+    task = 'detection'
+
     def __init__(self,
                  model: nn.Module,
                  loss_keys: Optional[Sequence[str]] = None,

@@ -31,6 +31,8 @@ class SegmentorVictim(BaseVictim):
         >>> mask = victim.background_mask(samples, pixels.shape)
     """
 
+    task = 'segmentation'
+
     def __init__(self,
                  model: nn.Module,
                  loss_keys: Optional[Sequence[str]] = None,
@@ -63,7 +65,7 @@ class SegmentorVictim(BaseVictim):
                 continue
             label = sample.gt_sem_seg.data
             label = label[0] if label.dim() == 3 else label
-            h, w = self._valid_shape(sample, shape)
+            h, w = self.valid_shape(sample, shape)
             label = self._fit_label_map(label.long(), (h, w), shape, self.ignore_index)
             bg = torch.isin(label, free.to(label.device))
             # Padding is background whatever value the preprocessor padded with.

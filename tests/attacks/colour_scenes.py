@@ -16,6 +16,7 @@ from mmgat.registry import ATTACKS
 from mmgat.structures import ClsDataSample
 from mmgat.utils.errors import ConfigError
 from mmgat.victims import build_victim
+from tiny_models import trained_classifier
 
 
 def scene_images(num, size, seed=0):
@@ -83,28 +84,6 @@ def victim_loss(victim, pixels, samples):
     with victim.attack_mode(), torch.no_grad():
         torch.manual_seed(0)
         return float(victim.loss(pixels, samples))
-
-
-def trained_classifier(batch, iters=40):
-    """The tiny classifier fitted to ``batch`` (a few Adam steps, seconds on a CPU).
-
-    A random network's loss hardly moves under a small perturbation; a fitted one has
-    a low clean loss that an attack can visibly raise.
-    """
-    from tiny_models import cls_model
-    model = cls_model()
-    torch.manual_seed(0)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    model.train()
-    for _ in range(iters):
-        data = model.data_preprocessor(dict(inputs=list(batch['inputs']),
-                                            data_samples=batch['data_samples']), True)
-        loss = model.loss(data['inputs'], data['data_samples'])['loss_cls']
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.eval()
-    return model
 
 
 # ---------------------------------------------------------------- victims

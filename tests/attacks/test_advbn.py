@@ -247,11 +247,12 @@ def test_advbn_config_trains_and_hook_is_reported_as_advbn():
     from mmengine.config import Config
 
     from conftest import REPO
-    from mmgat.evaluation.entries import TYPE_FAMILIES, training_attacks
+    from mmgat.attacks import AdvBN
+    from mmgat.evaluation.seen_in_training import training_attacks
     for name in ('faster-rcnn_r18', 'fpn_r18', 'resnet18'):
         suffix = '-cls' if name == 'resnet18' else ''
         cfg = Config.fromfile(str(REPO / f'configs/advbn/{name}_advbn_digitscenes{suffix}.py'))
         attacks = training_attacks(cfg)
         assert [a['type'] for a in attacks] == ['mmgat.AdvBN']
         assert attacks[0]['layer'] == LAYER
-    assert TYPE_FAMILIES['AdvBN'] == ('advbn', )
+    assert AdvBN.attack_families() == ('advbn', )

@@ -192,7 +192,7 @@ def test_bgr_victim_gets_the_same_change_flipped(generator_cfg, cls_setup):
     attack = LatentAttack(generator=generator_cfg, eps=0.0, alpha=0.1, residual=False)
     rgb_out = attack(victim, pixels, samples)
     monkey = type('BGRVictim', (), {})()
-    monkey._flips_channels = lambda channels: False
+    monkey.channel_order = lambda channels: 'bgr'
     monkey.loss = lambda adv, smp: victim.loss(adv.flip(1), smp)
     monkey.attack_mode = victim.attack_mode
     bgr_out = attack(monkey, pixels.flip(1), samples)

@@ -1,5 +1,4 @@
 """Tests of PerceptualAttack: the self-bounded LPIPS distance, its bound, loss ascent."""
-import contextlib
 
 import pytest
 import torch
@@ -13,6 +12,7 @@ from colour_scenes import (assert_beats_clean_and_random, assert_config_error,
 from mmgat.attacks import PGD, PerceptualAttack
 from mmgat.attacks.perceptual import unit_normalize
 from mmgat.utils.errors import ConfigError
+from tiny_models import StubVictim
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -85,15 +85,11 @@ def test_stage_out_of_range_is_a_config_error_at_call_time(det_setup):
         attack(victim, pixels, samples)
 
 
-class NoBackboneVictim:
-    """A duck-typed victim whose model has no backbone."""
+class NoBackboneVictim(StubVictim):
+    """A stand-in victim whose model has no backbone."""
 
     def __init__(self):
         self.model = nn.Linear(3, 1)
-
-    @contextlib.contextmanager
-    def attack_mode(self):
-        yield self
 
     def loss(self, pixels, data_samples):
         return pixels.sum()

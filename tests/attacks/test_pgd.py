@@ -1,5 +1,4 @@
 """Tests of PGD / FGSM: budgets, masks, NaN handling, config errors, reproducibility."""
-import contextlib
 import math
 
 import pytest
@@ -13,7 +12,7 @@ from mmgat.registry import ATTACKS
 from mmgat.structures import ClsDataSample
 from mmgat.utils.errors import ConfigError
 from mmgat.victims import ClassifierVictim, build_victim
-from tiny_models import cls_model, det_model
+from tiny_models import StubVictim, cls_model, det_model
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -271,15 +270,11 @@ def test_random_start_depends_on_iteration_and_global_rng_untouched(setups):
 
 
 # ---------------------------------------------------------------- clipping
-class FlipVictim:
-    """A duck-typed victim whose loss pushes pixels up at step 1, down afterwards."""
+class FlipVictim(StubVictim):
+    """A stand-in victim whose loss pushes pixels up at step 1, down afterwards."""
 
     def __init__(self):
         self.calls = 0
-
-    @contextlib.contextmanager
-    def attack_mode(self):
-        yield self
 
     def loss(self, pixels, data_samples):
         self.calls += 1

@@ -139,7 +139,7 @@ def bgr_twin(model):
 def test_bgr_model_gets_the_same_recolouring(cls_setup):
     victim, pixels, samples = cls_setup
     twin = build_victim(bgr_twin(victim.model))
-    assert victim._flips_channels(3) and not twin._flips_channels(3)
+    assert victim.channel_order(3) == 'rgb' and twin.channel_order(3) == 'bgr'
     batch = cls_batch(num=8)
     bgr_pixels, bgr_samples, _ = twin.to_pixels(batch)
     assert torch.equal(bgr_pixels.flip(1), pixels)

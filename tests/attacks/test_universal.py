@@ -12,7 +12,7 @@ from mmgat.structures import ClsDataSample
 from mmgat.utils import safe_torch_load
 from mmgat.utils.errors import ConfigError
 from mmgat.victims import build_victim
-from tiny_models import cls_model
+from tiny_models import StubVictim, cls_model
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -154,9 +154,7 @@ def test_background_mask_keeps_foreground_bit_identical(victim):
 
 
 def test_non_finite_gradient_skips_the_update():
-    class NanVictim:
-        from contextlib import nullcontext as attack_mode  # noqa: N813
-
+    class NanVictim(StubVictim):
         def loss(self, pixels, samples):
             return (pixels * float('nan')).sum()
 

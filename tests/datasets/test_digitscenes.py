@@ -19,7 +19,8 @@ from mmengine.registry import DATASETS, DefaultScope  # noqa: E402
 
 from mmgat.datasets import digitscenes_render as render  # noqa: E402
 from mmgat.datasets.digitscenes_writer import make_digitscenes  # noqa: E402
-from mmgat.utils.errors import CorruptImageError, DataNotFoundError  # noqa: E402
+from mmgat.utils.errors import (CorruptAnnotationError, CorruptImageError,  # noqa: E402
+                                DataNotFoundError)
 
 
 @pytest.fixture(scope='module')
@@ -335,6 +336,34 @@ def test_corrupt_seg_map_and_cls_image_are_named(broken_root):
     ds = build(cls_cfg(broken_root, pipeline=[dict(type='LoadImageFromFile')]), 'mmgat')
     with pytest.raises(CorruptImageError, match=str(bad_img)):
         ds[0]
+
+
+def json_error_position(text):
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as e:
+        return f'line {e.lineno}, column {e.colno}'
+    raise AssertionError('valid JSON')
+
+
+@pytest.mark.parametrize('make_cfg, scope, ann', [
+    (cls_cfg, 'mmgat', 'cls/val.json'),
+    (det_cfg, 'mmdet', 'annotations/val.json'),   # COCO, read by pycocotools
+])
+@pytest.mark.parametrize('indent', [None, 1])
+def test_cut_annotation_file_is_named_with_position(broken_root, make_cfg, scope, ann,
+                                                    indent):
+    path = broken_root / ann
+    text = json.dumps(read_json(path), indent=indent)
+    text = text[:len(text) // 2]   # what an interrupted copy leaves
+    path.write_text(text)
+    with pytest.raises(CorruptAnnotationError) as err:
+        build(make_cfg(broken_root, 'val'), scope)
+    message = str(err.value)
+    assert str(path) in message and json_error_position(text) in message
+    assert '\n' not in message
+    if indent:
+        assert not message.split('line ')[1].startswith('1,')  # a real line number
 
 
 def test_unrelated_errors_pass_unchanged(ds_root):

@@ -5,7 +5,7 @@ from mmengine.config import Config
 from mmgat.evaluation.aggregation import (entry_score, entry_status, mean_performance,
                                           relative_performance, resolve_metric,
                                           score_from_metrics, summarize, unseen_mean)
-from mmgat.evaluation.entries import load_suite, trained_on
+from mmgat.evaluation import load_suite, trained_on
 from mmgat.transforms.corruptions import BENCHMARK_CORRUPTIONS, HOLDOUT_CORRUPTIONS
 from mmgat.utils.errors import ConfigError
 from robustness_records import fabricated_record, unit

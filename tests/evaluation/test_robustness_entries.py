@@ -3,8 +3,8 @@ import os.path as osp
 
 import pytest
 
-from mmgat.evaluation.entries import (config_hash, load_suite, resolve_attack,
-                                      subset_indices)
+from mmgat.evaluation import config_hash, load_suite, subset_indices
+from mmgat.evaluation.kinds import resolve_attack
 from mmgat.transforms.corruptions import CORRUPTIONS, HOLDOUT_CORRUPTIONS
 from mmgat.utils.errors import ConfigError
 

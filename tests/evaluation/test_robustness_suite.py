@@ -7,16 +7,22 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import DATASETS, DefaultScope
 
-from mmgat.attacks import BaseAttack
-from mmgat.evaluation import robustness_suite
-from mmgat.evaluation.entries import plain
-from mmgat.evaluation.robustness_suite import (RobustnessSuite, insert_after_loading,
-                                               insert_before_packing)
-from mmgat.registry import ATTACKS
+from mmgat.attacks import PixelAttack
+from mmgat.evaluation import RobustnessSuite, load_suite
+from mmgat.evaluation.kinds import EntryKind, Unit
+from mmgat.evaluation.kinds.base_kind import fail
+from mmgat.evaluation.kinds import attack as attack_kind
+from mmgat.evaluation.kinds import corruption as corruption_kind
+from mmgat.evaluation.kinds import granularity as granularity_kind
+from mmgat.evaluation.subset_loop import restrict_to
+from mmgat.evaluation.pipeline_edits import insert_after_loading, insert_before_packing
+from mmgat.utils.plain_config import plain
+from mmgat.registry import ATTACKS, ENTRY_KINDS
 from mmgat.utils.errors import ConfigError
-from tiny_models import cls_model, det_model
+from tiny_models import det_model, trained_classifier
 
 from conftest import REPO
 
@@ -26,7 +32,7 @@ ATTACKS_DIR = REPO / 'configs/_base_/attacks'
 
 
 @ATTACKS.register_module(name='RobustnessTestLayerAttack', force=True)
-class LayerStandIn(BaseAttack):
+class LayerStandIn(PixelAttack):
     """Stands in for LayerActivationAttack: layer 'fine' leaves the images alone,
     any other layer blacks them out."""
 
@@ -35,7 +41,7 @@ class LayerStandIn(BaseAttack):
         self.generator_cfg = generator
         self.layer = layer
 
-    def perturb(self, victim, pixels, data_samples, generator):
+    def perturb(self, victim, pixels, data_samples, *, generator, iteration):
         return pixels if self.layer == 'fine' else torch.zeros_like(pixels)
 
 
@@ -58,7 +64,11 @@ def cls_setup(digitscenes_root):
     # val_ood without foreground masks: a background attack cannot run there
     cfg.ood_test_dataloader.dataset.pipeline = [
         dict(type='LoadImageFromFile'), dict(type='mmgat.PackClsInputs')]
-    return cls_model().eval(), cfg
+    # Fitted to the val images the entries evaluate: an attack must visibly hurt it.
+    with DefaultScope.overwrite_default_scope('mmgat'):
+        dataset = DATASETS.build(copy.deepcopy(cfg.test_dataloader.dataset))
+        batch = pseudo_collate([dataset[i] for i in range(len(dataset))])
+    return trained_classifier(batch, iters=60), cfg
 
 
 def fake_generator_layers(generator):
@@ -76,14 +86,14 @@ def read(work_dir, name='robustness'):
 
 def test_every_entry_kind_on_a_tiny_classifier(cls_setup, tmp_path, monkeypatch):
     model, cfg = cls_setup
-    monkeypatch.setattr(robustness_suite, 'generator_layers', fake_generator_layers)
+    monkeypatch.setattr(granularity_kind, 'generator_layers', fake_generator_layers)
     missing_generator = dict(config=str(REPO / 'configs/generators/style-ae_digitscenes-cls.py'),
                              checkpoint=str(tmp_path / 'missing.pth'))
     suite = dict(batch_size=4, generator=dict(config='g.py', checkpoint='g.pth'), entries=[
         dict(name='clean', kind='clean'),
         dict(name='val_ood', kind='split', split='val_ood', num_images=8),
         dict(name='pgd', kind='attack', attack=str(ATTACKS_DIR / 'pgd-linf_eps8.py'),
-             attack_options=dict(steps=2), num_images=8),
+             attack_options=dict(steps=10), num_images=8),
         dict(name='universal', kind='universal', iters=2, train_batch_size=8,
              num_images=8),
         dict(name='advbn', kind='attack', attack=str(ATTACKS_DIR / 'advbn.py'),
@@ -114,10 +124,12 @@ def test_every_entry_kind_on_a_tiny_classifier(cls_setup, tmp_path, monkeypatch)
     assert [n for n, s in status.items() if s == 'done'] == [
         'clean', 'val_ood', 'pgd', 'universal', 'advbn', 'granularity']
     clean = record['clean']
-    assert entries['clean']['num_images'] == 16 and 0 <= clean <= 1
+    assert entries['clean']['num_images'] == 16 and clean >= 0.9  # fitted to val
     assert entries['val_ood']['num_images'] == 8
-    assert entries['pgd']['attack']['steps'] == 2
-    assert 0 <= entries['pgd']['score'] <= 1
+    assert entries['pgd']['attack']['steps'] == 10
+    # the same 8 images clean (the corruption entry's severity 0) and under PGD 8/255
+    clean_8 = entries['corruptions']['units']['clean']['score']
+    assert entries['pgd']['score'] <= clean_8 - 0.25, (entries['pgd']['score'], clean_8)
     # universal: the sPGD perturbation was saved and applied
     info = entries['universal']['info']
     assert os.path.isfile(info['perturbation']) and info['spgd_updates'] == 2
@@ -181,7 +193,7 @@ def test_interrupted_suite_resumes_and_reruns_only_what_changed(cls_setup, tmp_p
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(RobustnessSuite, '_attacked', interrupt)
+        patch.setattr(attack_kind, 'evaluate_under_attack', interrupt)
         with pytest.raises(KeyboardInterrupt):
             RobustnessSuite(model, cfg, small_suite(), str(tmp_path), progress=False).run()
     first = read(tmp_path)
@@ -190,13 +202,13 @@ def test_interrupted_suite_resumes_and_reruns_only_what_changed(cls_setup, tmp_p
     assert first['pending'] == ['pgd', 'noise'] and not first['complete']
 
     calls = []
-    original = RobustnessSuite._evaluate
+    original = RobustnessSuite.evaluate
 
     def counting(self, entry, desc, **kwargs):
         calls.append(desc)
         return original(self, entry, desc, **kwargs)
 
-    monkeypatch.setattr(RobustnessSuite, '_evaluate', counting)
+    monkeypatch.setattr(RobustnessSuite, 'evaluate', counting)
     second = RobustnessSuite(model, cfg, small_suite(), str(tmp_path), progress=False).run()
     assert calls == ['pgd', 'noise clean', 'noise gaussian_noise/3']  # clean skipped
     assert second['entries']['clean'] == first['entries']['clean']
@@ -216,7 +228,7 @@ def test_interrupted_suite_resumes_and_reruns_only_what_changed(cls_setup, tmp_p
     # are carried over in the JSON and reused by the next run
     calls.clear()
     with monkeypatch.context() as patch:
-        patch.setattr(RobustnessSuite, '_attacked', interrupt)
+        patch.setattr(attack_kind, 'evaluate_under_attack', interrupt)
         with pytest.raises(KeyboardInterrupt):
             RobustnessSuite(model, cfg, small_suite(steps=3), str(tmp_path),
                             progress=False).run()
@@ -237,7 +249,7 @@ def test_failed_unit_is_retried_by_the_next_run(cls_setup, tmp_path, monkeypatch
         raise RuntimeError('corruption machinery down')
 
     with monkeypatch.context() as patch:
-        patch.setattr(RobustnessSuite, '_corruption', broken)
+        patch.setattr(corruption_kind, 'evaluate_corrupted', broken)
         first = RobustnessSuite(model, cfg, small_suite(), str(tmp_path),
                                 progress=False).run()
     unit = first['entries']['noise']['units']['gaussian_noise/3']
@@ -252,8 +264,8 @@ def test_failed_unit_is_retried_by_the_next_run(cls_setup, tmp_path, monkeypatch
 def test_results_of_another_checkpoint_are_not_reused(cls_setup, tmp_path, monkeypatch):
     model, cfg = cls_setup
     calls = []
-    original = RobustnessSuite._evaluate
-    monkeypatch.setattr(RobustnessSuite, '_evaluate', lambda self, entry, desc, **kw: (
+    original = RobustnessSuite.evaluate
+    monkeypatch.setattr(RobustnessSuite, 'evaluate', lambda self, entry, desc, **kw: (
         calls.append(desc), original(self, entry, desc, **kw))[1])
     ckpt = tmp_path / 'a.pth'
     ckpt.write_bytes(b'a')
@@ -306,7 +318,10 @@ def test_detector_entries_score_only_the_evaluated_images(det_setup, tmp_path):
     for name in ('clean', 'pgd'):
         entry = record['entries'][name]
         assert entry['num_images'] == 4
-        assert 'coco/bbox_mAP_50' in entry['metrics'] or entry.get('note') == 'no detections'
+        # the untrained detector still detects something: CocoMetric scored the 4 images
+        assert 'coco/bbox_mAP_50' in entry['metrics'] and 'note' not in entry, entry
+        assert entry['score'] == entry['metrics']['coco/bbox_mAP_50']
+    assert record['entries']['fog']['units']['fog/2']['num_images'] == 4
 
 
 def test_coco_metric_is_restricted_to_the_subset(det_setup):
@@ -322,7 +337,7 @@ def test_coco_metric_is_restricted_to_the_subset(det_setup):
             evaluator = Evaluator(copy.deepcopy(cfg.test_evaluator.to_dict()))
             evaluator.dataset_meta = dataset.metainfo
             if restrict:
-                RobustnessSuite._restrict_to(evaluator, dataset, indices)
+                restrict_to(evaluator, dataset, indices)
             samples = []
             for i in indices:
                 info = dataset.get_data_info(i)
@@ -336,3 +351,47 @@ def test_coco_metric_is_restricted_to_the_subset(det_setup):
 
         assert evaluate(restrict=True) == pytest.approx(1.0)
         assert evaluate(restrict=False) < 0.5
+
+
+@ENTRY_KINDS.register_module(name='test-mirrored', force=True)
+class MirroredKind(EntryKind):
+    """A user's own kind, defined outside mmgat: the split with every image mirrored
+    left-right (``axis`` is its own key), counted as an attack of family 'mirror'."""
+
+    keys = ('axis', )
+    is_attack = True
+
+    def check(self, entry, out, where, suite_dir):
+        out['axis'] = entry.get('axis', -1)
+        if out['axis'] not in (-1, -2):
+            fail(where, f"axis must be -1 or -2, got {out['axis']!r}")
+
+    def family(self, entry, generator):
+        return ('mirror', ), None
+
+    def units(self, entry, rec, ctx):
+        def mirror(batch_idx, data_batch):
+            data_batch['inputs'] = [img.flip(entry['axis']) for img in data_batch['inputs']]
+
+        return [Unit(None, dict(ctx.base_spec(entry), axis=entry['axis']),
+                     lambda desc, info, digest: ctx.evaluate(entry, desc,
+                                                             before_batch=mirror))]
+
+
+def test_a_kind_registered_outside_mmgat_runs_in_a_suite(cls_setup, tmp_path):
+    model, cfg = cls_setup
+    with pytest.raises(ConfigError, match="axis must be -1 or -2, got 3"):
+        load_suite(dict(entries=[dict(name='m', kind='test-mirrored', axis=3)]))
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['steps'\]"):
+        load_suite(dict(entries=[dict(name='m', kind='test-mirrored', steps=3)]))
+    suite = dict(batch_size=8, entries=[
+        dict(name='clean', kind='clean'),
+        dict(name='mirrored', kind='test-mirrored', axis=-1),
+        dict(name='upside-down', kind='test-mirrored', axis=-2)])
+    record = RobustnessSuite(model, cfg, suite, str(tmp_path), progress=False).run()
+    entries = record['entries']
+    assert record['complete'] and entries['mirrored']['family'] == ['mirror']
+    # digits read upside down are other digits: the fitted model must notice
+    assert entries['upside-down']['score'] < record['clean']
+    assert record['unseen_entries'] == ['mirrored', 'upside-down']
+    assert 'test-mirrored' in record['unseen_kinds']

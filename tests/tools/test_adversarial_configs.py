@@ -29,6 +29,16 @@ def test_method_config_trains_two_iterations(config, run_tool, tmp_path):
     log = next(tmp_path.glob('*/*.log')).read_text()
     assert 'AdversarialHook (train)' in log  # the attack really ran
     assert (tmp_path / 'iter_2.pth').is_file()
+    # SafeCheckpointHook (a default hook) once, and after the AdversarialHook, which
+    # adds its entry to the checkpoint in the same stage.
+    assert hooks_of_stage(log, 'before_save_checkpoint') == [
+        'AdversarialHook', 'SafeCheckpointHook']
+
+
+def hooks_of_stage(log, stage):
+    """The hooks mmengine's Runner lists for ``stage`` in its log, in calling order."""
+    block = log.split(f'\n{stage}:\n', 1)[1].split(' -------------------- ', 1)[0]
+    return [line.split(')', 1)[1].split()[0] for line in block.strip().splitlines()]
 
 
 @pytest.fixture(scope='module')

@@ -16,11 +16,14 @@ def test_benchmark_reports_consistent_ratios(run_tool, tmp_path):
                       '--out', out, '--cfg-options', 'train_dataloader.batch_size=4',
                       *FAST_OPTIONS[:1])
     bench = json.loads(out.read_text())
-    for key in ('train_step_s', 'attack_step_s', 'pgd_iteration_s'):
-        assert bench[key] > 0
-    assert bench['attack_step_over_train_step'] == pytest.approx(
-        bench['attack_step_s'] / bench['train_step_s'])
-    assert bench['pgd_iteration_over_parts'] == pytest.approx(
-        bench['pgd_iteration_s'] / (2 * bench['attack_step_s'] + bench['train_step_s']))
     assert bench['batch_size'] == 4 and bench['pgd_steps'] == 2
-    assert 'target <= 0.9' in result.stdout
+    assert bench['device'].startswith('cpu') and bench['peak_memory_mb'] > 0
+    # A PGD iteration is a training step plus two attack steps: it must take longer
+    # than either part alone (a benchmark that skipped the attack would not).
+    assert bench['pgd_iteration_s'] > bench['train_step_s'] > 0
+    assert bench['pgd_iteration_s'] > bench['attack_step_s'] > 0
+    # what the tool prints is what it wrote
+    assert (f"attack step / train step: {bench['attack_step_over_train_step']:.2f} "
+            '(target <= 0.9)') in result.stdout
+    assert (f"2-step PGD iteration / (2 attack steps + train step): "
+            f"{bench['pgd_iteration_over_parts']:.2f} (target <= 1.1)") in result.stdout

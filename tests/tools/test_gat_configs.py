@@ -17,7 +17,7 @@ GAT_CONFIGS = {
     'configs/gat/resnet18_gat_digitscenes-cls.py':
     'configs/generators/style-ae_digitscenes-cls.py',
 }
-CHECKPOINT_KEY = 'custom_hooks.1.attack.generator.checkpoint'
+CHECKPOINT_KEY = 'custom_hooks.0.attack.generator.checkpoint'
 
 
 def test_gat_config_per_task_names_its_generator():
@@ -25,7 +25,7 @@ def test_gat_config_per_task_names_its_generator():
         c.split('/')[-1] for c in GAT_CONFIGS)
     for config, generator in GAT_CONFIGS.items():
         cfg = Config.fromfile(str(REPO / config))
-        hook = cfg.custom_hooks[1]
+        hook = cfg.custom_hooks[0]
         assert hook.type == 'mmgat.AdversarialHook'
         assert hook.attack.type == 'mmgat.LatentAttack'
         assert hook.attack.generator.config == generator

@@ -3,6 +3,7 @@ import importlib.util
 import json
 
 import pytest
+import torch
 
 from conftest import FAST_OPTIONS, REPO
 
@@ -114,7 +115,7 @@ def test_report_bad_input(three_runs, tmp_path, capsys):
 
 def test_test_tool_rejects_bad_suites_before_building_anything(tmp_path, capsys):
     checkpoint = tmp_path / 'model.pth'
-    checkpoint.write_bytes(b'not used')
+    torch.save({'state_dict': {}}, checkpoint)  # a checkpoint file; never loaded
     suite = tmp_path / 'suite.py'
     suite.write_text("entries = [dict(name='x', kind='nonsense')]\n")
     tool = load_tool('test')

@@ -64,9 +64,10 @@ def test_compute_universal_helpers():
              dict(type='Resize'), dict(type='PackDetInputs')]
     test = [dict(type='LoadImageFromFile'), dict(type='mmdet.Resize'),
             dict(type='LoadAnnotations'), dict(type='PackDetInputs')]
-    assert not tool.loads_boxes_after_resize(train)
-    assert tool.loads_boxes_after_resize(test)
-    assert not tool.loads_boxes_after_resize(None)
+    from mmgat.victims import loads_boxes_after_resize
+    assert not loads_boxes_after_resize(train)
+    assert loads_boxes_after_resize(test)
+    assert not loads_boxes_after_resize(None)
 
 
 # ---------------------------------------------------------------- configs

@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 from mmengine.config import Config
 
@@ -22,7 +24,14 @@ def det_cfg():
     'model_wrapper_cfg',                      # top-level key the runner reads
 ])
 def test_known_keys_pass(det_cfg, key):
-    check_cfg_options(det_cfg, {key: 1})
+    check_cfg_options(det_cfg, {key: 1})  # raises for an unknown key
+    # and the key is one mmengine's merge really writes where the check said
+    cfg = copy.deepcopy(det_cfg)
+    cfg.merge_from_dict({key: 1})
+    node = cfg
+    for part in key.split('.'):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    assert node == 1
 
 
 @pytest.mark.parametrize('key, expected', [

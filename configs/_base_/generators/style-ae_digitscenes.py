@@ -1,5 +1,7 @@
 # The trained DigitScenes generator (128 px scenes) that GAT attacks re-synthesise with.
 # Make it with: python tools/train_generator.py configs/generators/style-ae_digitscenes.py
-# Another checkpoint: --cfg-options custom_hooks.1.attack.generator.checkpoint=PATH
+# Another checkpoint for a GAT training config (configs/gat/*):
+#   --cfg-options custom_hooks.0.attack.generator.checkpoint=PATH
+# (`generator.checkpoint=PATH` changes only this variable, not the copy in the hook).
 generator = dict(config='configs/generators/style-ae_digitscenes.py',
                  checkpoint='work_dirs/style-ae_digitscenes/generator.pth')

@@ -1,6 +1,4 @@
-"""Checkpoints load with weights_only=True and an explicit allowlist, nothing more."""
-import os
-import shutil
+"""SafeCheckpointHook: what it writes loads with weights_only=True and the allowlist."""
 from collections import OrderedDict
 
 import numpy as np
@@ -11,32 +9,14 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 import mmgat  # noqa: F401
 from mmgat.hooks import SafeCheckpointHook, to_plain_python
-from mmgat.utils import UnsafeCheckpointError, safe_torch_load
+from mmgat.utils import safe_torch_load
 from mmgat.utils.safe_history_buffer import SafeHistoryBuffer
 
 
-def message_hub_state():
-    hub = MessageHub.get_instance('test_safe_checkpoint')
-    hub.update_scalar('train/loss', 1.5)
-    hub.update_scalar('train/loss', np.float64(0.5))
-    hub.update_info('metric', np.float32(0.25))
-    hub.update_info('iter', 3)
-    return hub.state_dict()
-
-
-def test_stock_mmengine_checkpoint_is_refused_naming_getattr(tmp_path):
-    path = tmp_path / 'stock.pth'
-    torch.save({'state_dict': {'w': torch.ones(2)}, 'message_hub': message_hub_state()},
-               path)
-    with pytest.raises(UnsafeCheckpointError) as info:
-        safe_torch_load(str(path))
-    assert 'builtins.getattr' in str(info.value)
-
-
-def test_sanitized_checkpoint_round_trips(tmp_path):
+def test_sanitized_checkpoint_round_trips(tmp_path, message_hub_state):
     checkpoint = {'meta': {'iter': np.int64(3), 'best': np.float64(0.5)},
                   'state_dict': OrderedDict(w=torch.arange(3.0)),
-                  'message_hub': message_hub_state()}
+                  'message_hub': message_hub_state}
     SafeCheckpointHook().before_save_checkpoint(None, checkpoint)
     path = tmp_path / 'safe.pth'
     torch.save(checkpoint, path)
@@ -58,20 +38,6 @@ def test_sanitized_checkpoint_round_trips(tmp_path):
     hub.load_state_dict(loaded['message_hub'])
     hub.update_scalar('train/loss', 2.0)
     assert hub.get_scalar('train/loss').current() == 2.0
-
-
-@pytest.mark.parametrize('payload, name', [
-    (shutil.rmtree, 'shutil.rmtree'),
-    (os.system, 'system'),
-    (getattr, 'builtins.getattr'),
-])
-def test_foreign_objects_are_refused_by_name(tmp_path, payload, name):
-    path = tmp_path / 'evil.pth'
-    torch.save({'state_dict': {}, 'payload': payload}, path)
-    with pytest.raises(UnsafeCheckpointError) as info:
-        CheckpointLoader.load_checkpoint(str(path))
-    assert name in str(info.value)
-    assert 'evil.pth' in str(info.value)
 
 
 def test_to_plain_python_leaves_live_objects_alone():

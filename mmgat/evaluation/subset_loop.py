@@ -1,0 +1,168 @@
+"""The test loop of a suite: one model on a fixed subset of a split, with hooks per batch.
+
+:class:`SubsetTester` builds each split's dataset once, and per call swaps the
+pipeline (a corruption, a universal perturbation), builds a fresh evaluator, runs the
+model's ``test_step`` on every batch of the subset (with ``before_batch`` /
+``after_batch`` callbacks: an attack) and returns the evaluator's metrics.
+"""
+import contextlib
+import copy
+import io
+import logging
+from functools import partial
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+from mmengine.dataset import Compose
+from mmengine.evaluator import Evaluator
+from mmengine.logging import MMLogger
+from mmengine.registry import DATASETS, FUNCTIONS
+
+from mmgat.utils.errors import ConfigError
+from mmgat.utils.plain_config import to_builtin
+from .splits import eval_keys
+
+#: How an entry picks its images.
+SUBSETS = ('even', 'first')
+
+
+def subset_indices(total: int, num_images: Optional[int], subset: str = 'even') -> List[int]:
+    """The fixed, deterministic subset an entry evaluates.
+
+    ``num_images=None`` or ``>= total``: all images. ``'even'``: ``num_images`` evenly
+    spaced images, ``floor(i * total / num_images)`` for ``i < num_images`` (the first
+    image always included). ``'first'``: the first ``num_images``.
+    """
+    if num_images is None or num_images >= total:
+        return list(range(total))
+    if subset == 'first':
+        return list(range(num_images))
+    return [i * total // num_images for i in range(num_images)]
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence pycocotools' prints and the metrics' INFO logs during evaluation."""
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def restrict_to(evaluator, dataset, indices) -> None:
+    """Make COCO-style metrics score only the evaluated images (else every other
+    image of the annotation file would count as missed)."""
+    for metric in evaluator.metrics:
+        if hasattr(metric, 'img_ids') and hasattr(metric, '_coco_api'):
+            metric.img_ids = [dataset.get_data_info(i)['img_id'] for i in indices]
+
+
+class SubsetTester:
+    """Evaluate ``model`` on subsets of the splits of ``cfg``.
+
+    Args:
+        model (nn.Module): The model (eval mode), used as it is.
+        cfg (Config): The model's config (dataloaders and evaluators of the splits).
+        num_workers (int): Dataloader workers.
+    """
+
+    def __init__(self, model, cfg, num_workers: int = 0) -> None:
+        self.model = model
+        self.cfg = cfg
+        self.num_workers = num_workers
+        self._datasets: Dict[str, tuple] = {}
+
+    def dataset(self, split: str):
+        """The split's dataset (built once) and its dataloader config."""
+        if split not in self._datasets:
+            loader_key = eval_keys(split)[0]
+            loader_cfg = self.cfg.get(loader_key)
+            if loader_cfg is None:
+                raise ConfigError(f"split '{split}': the config has no '{loader_key}'")
+            dataset = DATASETS.build(copy.deepcopy(loader_cfg['dataset']))
+            if hasattr(dataset, 'full_init'):
+                dataset.full_init()
+            self._datasets[split] = (dataset, loader_cfg)
+        return self._datasets[split]
+
+    def default_batch_size(self, split: str) -> int:
+        """The batch size of the split's dataloader in the config."""
+        return int((self.cfg.get(eval_keys(split)[0]) or {}).get('batch_size', 1))
+
+    def evaluator_cfg(self, split: str):
+        _, key, fallback = eval_keys(split)
+        cfg = self.cfg.get(key) or self.cfg.get(fallback)
+        if cfg is None:
+            raise ConfigError(f"split '{split}': the config has no '{key}'")
+        return to_builtin(cfg)
+
+    @staticmethod
+    def collate(loader_cfg):
+        collate = to_builtin(loader_cfg.get('collate_fn', dict(type='pseudo_collate')))
+        kind = collate.pop('type')
+        fn = FUNCTIONS.get(kind) if isinstance(kind, str) else kind
+        if fn is None:
+            raise ConfigError(f'unknown collate_fn {kind!r}')
+        return partial(fn, **collate)
+
+    def run(self, split: str, indices: Optional[List[int]], batch_size: int,
+            edit: Optional[Callable] = None, before_batch: Optional[Callable] = None,
+            after_batch: Optional[Callable] = None,
+            progress: Optional[Callable[[int], object]] = None
+            ) -> Tuple[Dict[str, float], int]:
+        """Test the model on ``indices`` of ``split``; returns ``(metrics, n)``.
+
+        Args:
+            indices: Image indices (None: all).
+            edit: ``pipeline list -> pipeline list`` for this evaluation (the dataset's
+                pipeline is swapped and restored afterwards).
+            before_batch: ``fn(batch_idx, data_batch)`` called on every batch before
+                the model sees it (an attack).
+            after_batch: ``fn(batch_idx, data_batch)`` called after every batch's test
+                step, also when it raised (removes a feature attack's hook).
+            progress: ``fn(num_batches) -> bar`` (``.update(1)``, ``.close()``) or None.
+        """
+        dataset, loader_cfg = self.dataset(split)
+        if indices is None:
+            indices = list(range(len(dataset)))
+        original = dataset.pipeline
+        if edit is not None:
+            dataset.pipeline = Compose(edit(to_builtin(loader_cfg['dataset']['pipeline'])))
+        bar = None
+        try:
+            loader = torch.utils.data.DataLoader(
+                torch.utils.data.Subset(dataset, indices), batch_size=batch_size,
+                shuffle=False, num_workers=self.num_workers,
+                collate_fn=self.collate(loader_cfg))
+            with quiet():
+                evaluator = Evaluator(self.evaluator_cfg(split))
+            evaluator.dataset_meta = dataset.metainfo
+            if len(indices) < len(dataset):
+                restrict_to(evaluator, dataset, indices)
+            bar = progress(len(loader)) if progress is not None else None
+            for batch_idx, data_batch in enumerate(loader):
+                try:
+                    if before_batch is not None:
+                        before_batch(batch_idx, data_batch)
+                    with torch.no_grad():
+                        outputs = self.model.test_step(data_batch)
+                finally:
+                    if after_batch is not None:
+                        after_batch(batch_idx, data_batch)
+                evaluator.process(data_samples=outputs, data_batch=data_batch)
+                if bar is not None:
+                    bar.update(1)
+            with quiet():
+                metrics = evaluator.evaluate(len(indices))
+        finally:
+            dataset.pipeline = original
+            if bar is not None:
+                bar.close()
+        return {k: float(v) for k, v in metrics.items()}, len(indices)
+
+
+__all__ = ['SubsetTester', 'subset_indices', 'SUBSETS', 'quiet', 'restrict_to']
