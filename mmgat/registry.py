@@ -11,6 +11,7 @@ from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope='mmgat',
@@ -25,6 +26,9 @@ METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='mmgat',
                    locations=['mmgat.models', 'mmgat.evaluation'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmgat',
                  locations=['mmgat.hooks', 'mmgat.utils'])
+# Weight initializers named in a module's init_cfg (``type='mmgat.ResNetDefaultInit'``).
+WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS,
+                               scope='mmgat', locations=['mmgat.models'])
 # Adversarial attacks: built from config, called as attack(victim, pixels, data_samples).
 # A root of its own: an mmengine root registry takes one child per scope, and 'mmgat' is
 # already the scope of MODELS' child.
@@ -38,4 +42,4 @@ ENTRY_KINDS = Registry('robustness entry kind', scope='mmgat',
 GENERATORS = MODELS
 
 __all__ = ['DATASETS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'METRICS', 'HOOKS',
-           'ATTACKS', 'ENTRY_KINDS', 'GENERATORS']
+           'WEIGHT_INITIALIZERS', 'ATTACKS', 'ENTRY_KINDS', 'GENERATORS']
