@@ -23,6 +23,9 @@ _attacks = '{{ fileDirname }}/../_base_/attacks/'
 _generators = '{{ fileDirname }}/../_base_/generators/'
 
 batch_size = 8
+# Loading in the main process: on a CPU, starting workers for each of the ~100 units
+# costs more than it saves. None (or leaving it out) uses each split's dataloader's
+# workers from the model config, what a GPU node wants (corruptions are CPU work).
 num_workers = 0
 # The generator of the GAT and granularity attacks, per task (classification uses the
 # 32 px one), as named in its file there: python tools/train_generator.py CONFIG makes

@@ -67,10 +67,11 @@ class SubsetTester:
     Args:
         model (nn.Module): The model (eval mode), used as it is.
         cfg (Config): The model's config (dataloaders and evaluators of the splits).
-        num_workers (int): Dataloader workers.
+        num_workers (int, optional): Dataloader workers; None: those of each split's
+            dataloader in ``cfg``.
     """
 
-    def __init__(self, model, cfg, num_workers: int = 0) -> None:
+    def __init__(self, model, cfg, num_workers: Optional[int] = None) -> None:
         self.model = model
         self.cfg = cfg
         self.num_workers = num_workers
@@ -88,6 +89,12 @@ class SubsetTester:
                 dataset.full_init()
             self._datasets[split] = (dataset, loader_cfg)
         return self._datasets[split]
+
+    def workers_for(self, split: str) -> int:
+        """The dataloader workers of an evaluation of ``split``."""
+        if self.num_workers is not None:
+            return self.num_workers
+        return int((self.cfg.get(eval_keys(split)[0]) or {}).get('num_workers', 0))
 
     def default_batch_size(self, split: str) -> int:
         """The batch size of the split's dataloader in the config."""
@@ -136,7 +143,7 @@ class SubsetTester:
         try:
             loader = torch.utils.data.DataLoader(
                 torch.utils.data.Subset(dataset, indices), batch_size=batch_size,
-                shuffle=False, num_workers=self.num_workers,
+                shuffle=False, num_workers=self.workers_for(split),
                 collate_fn=self.collate(loader_cfg))
             with quiet():
                 evaluator = Evaluator(self.evaluator_cfg(split))

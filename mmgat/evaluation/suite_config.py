@@ -10,7 +10,9 @@ Keys every entry may set: ``num_images`` (evaluate a fixed subset of the split:
 ``batch_size``), ``split`` (``'val'`` or ``'val_ood'``; ``'val'`` by default) and
 ``family`` (see :mod:`mmgat.evaluation.seen_in_training`). Each kind adds its own keys.
 
-Suite-level keys: ``batch_size`` (``None``: the config's), ``num_workers`` (default 0),
+Suite-level keys: ``batch_size`` (``None``: the config's), ``num_workers`` (``None``,
+the default: each split's dataloader's in the config, since corruptions are CPU work a
+GPU would otherwise wait for; 0 loads in the main process),
 ``metric`` (the metric key, default per task: see
 :data:`mmgat.evaluation.aggregation.TASK_METRICS`), ``generator`` (``dict(config=...,
 checkpoint=...)`` or such dicts per task: filled into the configs of attacks that need
@@ -95,14 +97,14 @@ class Suite:
     Attributes:
         entries (list[dict]): The validated entries, in order.
         path (str | None): The suite file.
-        batch_size (int | None), num_workers (int), metric (str | dict | None),
+        batch_size (int | None), num_workers (int | None), metric (str | dict | None),
         generator (dict | None): Suite-level settings.
     """
 
     entries: List[dict]
     path: Optional[str] = None
     batch_size: Optional[int] = None
-    num_workers: int = 0
+    num_workers: Optional[int] = None
     metric: Any = None
     generator: Optional[dict] = None
 
@@ -209,8 +211,7 @@ def load_suite(source, batch_size: Optional[int] = None) -> Suite:
 
     suite_batch = data.get('batch_size') if batch_size is None else batch_size
     suite_batch = entry_int('suite', 'batch_size', suite_batch)
-    workers = entry_int('suite', 'num_workers', data.get('num_workers', 0), low=0,
-                        allow_none=False)
+    workers = entry_int('suite', 'num_workers', data.get('num_workers'), low=0)
     metric = data.get('metric')
     if metric is not None and not isinstance(metric, (str, dict)):
         raise ConfigError('robustness suite: metric must be a metric key (str), a dict '

@@ -139,3 +139,21 @@ def test_subset_indices():
     assert subset_indices(10, 4) == [0, 2, 5, 7]
     assert subset_indices(300, 64)[:3] == [0, 4, 9] and len(subset_indices(300, 64)) == 64
     assert subset_indices(10, 3, 'first') == [0, 1, 2]
+
+
+def test_dataloader_workers_follow_the_config_unless_the_suite_sets_them():
+    from mmengine.config import Config
+
+    from mmgat.evaluation.subset_loop import SubsetTester
+    entries = [dict(name='clean', kind='clean')]
+    assert load_suite(dict(entries=entries)).num_workers is None
+    assert load_suite(dict(entries=entries, num_workers=3)).num_workers == 3
+    with pytest.raises(ConfigError, match='num_workers must be an int >= 0'):
+        load_suite(dict(entries=entries, num_workers=-1))
+    cfg = Config(dict(test_dataloader=dict(num_workers=4, dataset={}),
+                      ood_test_dataloader=dict(dataset={})))
+    tester = SubsetTester(None, cfg, num_workers=None)
+    assert tester.workers_for('val') == 4 and tester.workers_for('val_ood') == 0
+    assert SubsetTester(None, cfg, num_workers=1).workers_for('val') == 1
+    # the default suite keeps loading in the main process (CPU machines)
+    assert load_suite(SUITE).num_workers == 0
