@@ -20,7 +20,8 @@
 #   extra_entries = [dict(name='fgsm', kind='attack',
 #                         attack='configs/_base_/attacks/fgsm-linf_eps8.py')]
 _attacks = '{{ fileDirname }}/../_base_/attacks/'
-_generators = '{{ fileDirname }}/../_base_/generators/'
+_scenes = dict(config='configs/generators/style-ae_digitscenes.py',
+               checkpoint='work_dirs/style-ae_digitscenes/generator.pth')
 
 batch_size = 8
 # Loading in the main process: on a CPU, starting workers for each of the ~100 units
@@ -28,12 +29,14 @@ batch_size = 8
 # workers from the model config, what a GPU node wants (corruptions are CPU work).
 num_workers = 0
 # The generator of the GAT and granularity attacks, per task (classification uses the
-# 32 px one), as named in its file there: python tools/train_generator.py CONFIG makes
-# the checkpoints.
+# 32 px one): python tools/train_generator.py CONFIG makes the checkpoints. Written out
+# as dicts (those of configs/_base_/generators/) so that a suite deriving from this one
+# can replace one with `generator = dict(classification=dict(config=..., checkpoint=...))`.
 generator = dict(
-    detection=_generators + 'style-ae_digitscenes.py',
-    segmentation=_generators + 'style-ae_digitscenes.py',
-    classification=_generators + 'style-ae_digitscenes-cls.py')
+    detection=_scenes,
+    segmentation=_scenes,
+    classification=dict(config='configs/generators/style-ae_digitscenes-cls.py',
+                        checkpoint='work_dirs/style-ae_digitscenes-cls/generator.pth'))
 
 # Pixel attacks: 5 steps instead of the files' 10 (their step sizes still reach the
 # budget in 5 steps; the L2 one gets alpha 0.125).

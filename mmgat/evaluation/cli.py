@@ -2,6 +2,7 @@
 import os.path as osp
 from typing import Optional
 
+from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -10,17 +11,25 @@ from mmgat.utils.runner_setup import without_training_attacks
 from .robustness_suite import RobustnessSuite, granularity_suite
 from .suite_config import load_suite
 
-#: The suite whose ``generator`` (per task) ``--granularity`` uses by default.
-DEFAULT_SUITE = 'configs/robustness/unseen_digitscenes.py'
+#: The config files that name each task's trained DigitScenes generator (``generator =
+#: dict(config=..., checkpoint=...)``, paths relative to the working directory): the GAT
+#: configs and attack files inherit the same files.
+GENERATOR_FILES = dict(
+    detection='configs/_base_/generators/style-ae_digitscenes.py',
+    segmentation='configs/_base_/generators/style-ae_digitscenes.py',
+    classification='configs/_base_/generators/style-ae_digitscenes-cls.py')
 
 
 def default_generators() -> dict:
-    """The generators of ``--granularity`` without ``--generator-config``, per task:
-    those of the default suite (which names the files in configs/_base_/generators/)."""
-    if not osp.isfile(DEFAULT_SUITE):
-        raise ConfigError(f"--granularity: the default suite '{DEFAULT_SUITE}' is not "
-                          'here; run from the mmgat folder or pass --generator-config')
-    return load_suite(DEFAULT_SUITE).generator
+    """The generators of ``--granularity`` without ``--generator-config``, per task."""
+    out = {}
+    for task, path in GENERATOR_FILES.items():
+        if not osp.isfile(path):
+            raise ConfigError(f"--granularity: '{path}' (the default {task} generator) "
+                              'is not here; run from the mmgat folder or pass '
+                              '--generator-config')
+        out[task] = Config.fromfile(path).generator.to_dict()
+    return out
 
 
 def generator_from_args(config: Optional[str], checkpoint: Optional[str]) -> dict:
@@ -99,4 +108,4 @@ def run_robustness(cfg, args) -> dict:
 
 
 __all__ = ['run_robustness', 'check_robustness_args', 'generator_from_args',
-           'default_generators', 'DEFAULT_SUITE', 'EXIT_ENTRIES_FAILED']
+           'default_generators', 'GENERATOR_FILES', 'EXIT_ENTRIES_FAILED']

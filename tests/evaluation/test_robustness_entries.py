@@ -157,3 +157,12 @@ def test_dataloader_workers_follow_the_config_unless_the_suite_sets_them():
     assert SubsetTester(None, cfg, num_workers=1).workers_for('val') == 1
     # the default suite keeps loading in the main process (CPU machines)
     assert load_suite(SUITE).num_workers == 0
+
+
+def test_default_suite_and_granularity_name_the_generators_of_the_generator_files(
+        monkeypatch):
+    from mmgat.evaluation.cli import default_generators
+    monkeypatch.chdir(REPO)
+    generators = default_generators()  # read from configs/_base_/generators/
+    assert generators['classification']['config'].endswith('style-ae_digitscenes-cls.py')
+    assert load_suite(SUITE).generator == generators

@@ -56,26 +56,10 @@ def entry_dict(where: str, key: str, value, allow_none: bool = True) -> Optional
     return to_builtin(value)
 
 
-def read_generator_file(where: str, path: str) -> dict:
-    """The ``generator = dict(config=..., checkpoint=...)`` of a generator config file
-    (``configs/_base_/generators/*.py``: the one place each generator is named)."""
-    from mmengine.config import Config
-    if not osp.isfile(path):
-        fail(where, f"generator file '{path}' does not exist")
-    generator = Config.fromfile(path).get('generator')
-    if not isinstance(generator, dict):
-        fail(where, f"generator file '{path}' defines no `generator = dict(config=..., "
-             "checkpoint=...)`")
-    return to_builtin(generator)
-
-
 def check_generator(where: str, value) -> Optional[dict]:
-    """``dict(config=..., checkpoint=...)``, a generator file defining one, or such
-    values keyed by task."""
+    """``dict(config=..., checkpoint=...)``, or such dicts keyed by task."""
     if value is None:
         return None
-    if isinstance(value, str) and value.endswith('.py'):
-        value = read_generator_file(where, value)
     if not isinstance(value, dict):
         fail(where, f'generator must be dict(config=..., checkpoint=...) or such dicts '
              f'per task, got {type(value).__name__}')
