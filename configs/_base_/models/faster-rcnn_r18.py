@@ -20,7 +20,10 @@ model = dict(
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=False,
         style='pytorch',
-        init_cfg=None),
+        # = init_cfg=None (mmdet ResNet's own init, bit-identical), spelled as a dict so
+        # that mmdet's tools/analysis_tools/test_robustness.py, which sets
+        # `cfg.model.backbone.init_cfg.type = None`, runs on this config.
+        init_cfg=dict(type='mmgat.ResNetDefaultInit')),
     neck=dict(
         type='FPN',
         in_channels=[width, width * 2, width * 4, width * 8],
