@@ -100,7 +100,14 @@ def enable_visualization(cfg, show_dir: str) -> None:
                           '(default_hooks.visualization); it is available for detection '
                           'and segmentation configs')
     vis_hook['draw'] = True
-    vis_hook['test_out_dir'] = show_dir
+    if 'SegVisualizationHook' in str(vis_hook.get('type')):
+        # mmseg's hook has no test_out_dir: its visualizer saves to save_dir (as in
+        # mmseg's own tools/test.py); it draws every `interval`-th batch (50 by
+        # default), every one here like mmdet's hook in testing.
+        cfg.visualizer['save_dir'] = show_dir
+        vis_hook['interval'] = 1
+    else:
+        vis_hook['test_out_dir'] = show_dir
 
 
 @exit_on_user_error
