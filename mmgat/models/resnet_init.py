@@ -9,7 +9,6 @@ fails on ``init_cfg=None``. ``init_cfg=dict(type='mmgat.ResNetDefaultInit')`` is
 with the same effect as ``init_cfg=None``: the same calls in the same order, so the
 weights are bit-identical for the same seed (tests/models/test_resnet_default_init.py).
 """
-from mmdet.models.backbones.resnet import BasicBlock, Bottleneck, ResNet
 from mmengine.model import BaseInit, initialize
 
 from ..registry import WEIGHT_INITIALIZERS
@@ -22,8 +21,8 @@ _RESNET_INIT = [
 # ... and as the init_cfg of each block of its stages when zero_init_residual is set (for
 # exactly these two block classes: mmdet tests `block is BasicBlock` / `is Bottleneck`).
 _BLOCK_INIT = {
-    BasicBlock: dict(type='Constant', val=0, override=dict(name='norm2')),
-    Bottleneck: dict(type='Constant', val=0, override=dict(name='norm3')),
+    'BasicBlock': dict(type='Constant', val=0, override=dict(name='norm2')),
+    'Bottleneck': dict(type='Constant', val=0, override=dict(name='norm3')),
 }
 
 
@@ -39,11 +38,15 @@ class ResNetDefaultInit(BaseInit):
     """
 
     def __call__(self, module):
+        # mmdet is imported here, not with mmgat: `import mmgat` stays free of mmdet.models
+        from mmdet.models.backbones.resnet import BasicBlock, Bottleneck, ResNet
         if not isinstance(module, ResNet):
             raise TypeError('mmgat.ResNetDefaultInit initialises an mmdet ResNet backbone, '
                             f'not {type(module).__name__}')
         initialize(module, _RESNET_INIT)
-        block_init = _BLOCK_INIT.get(module.arch_settings[module.depth][0])
+        block = module.arch_settings[module.depth][0]
+        block_init = _BLOCK_INIT.get(block.__name__) if block in (BasicBlock,
+                                                                   Bottleneck) else None
         if module.zero_init_residual and block_init is not None:
             for layer_name in module.res_layers:
                 for block in getattr(module, layer_name):

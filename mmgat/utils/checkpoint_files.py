@@ -119,11 +119,6 @@ def checkpoint_problem(path: str, deep: bool = False) -> Optional[str]:
     return None
 
 
-def is_not_a_checkpoint(problem: Optional[str]) -> bool:
-    """Whether a :func:`checkpoint_problem` message says the file is no checkpoint."""
-    return bool(problem) and problem.startswith('not a PyTorch checkpoint')
-
-
 def check_checkpoint_file(path: str, deep: bool = False, prefix: str = '') -> None:
     """Raise :class:`UnreadableCheckpointError` (``prefix`` + the problem) unless
     :func:`checkpoint_problem` finds ``path`` readable."""

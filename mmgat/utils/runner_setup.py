@@ -92,7 +92,8 @@ def set_local_rank_env(local_rank: int) -> None:
 def final_checkpoint(work_dir: str):
     """The checkpoint a finished run left in ``work_dir`` (``last_checkpoint`` names it),
     or None."""
-    pointer = osp.join(work_dir, 'last_checkpoint')
+    from .checkpoint_files import LAST_CHECKPOINT
+    pointer = osp.join(work_dir, LAST_CHECKPOINT)
     if not osp.isfile(pointer):
         return None
     with open(pointer) as f:
