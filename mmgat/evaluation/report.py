@@ -6,12 +6,25 @@ rows are training methods, columns the suite's entries (corruption entries are
 summarised by the mPC / rPC columns), then the mean over unseen attacks, mPC and rPC.
 The best value of each column is bold; an attack a method trained on is marked ``†``
 (it is left out of that method's unseen mean).
+
+Every value carries ``±`` half the width of its bootstrap interval over images
+(:mod:`mmgat.evaluation.intervals`, recomputed here from the runs' outcome files with
+one setting for all runs). With ``baseline`` a second table per task gives each
+method's difference to the baseline run with its *paired* bootstrap interval (the same
+resampled images for both), bold where the interval excludes 0. Runs given the same
+name are seeds of one method: their row shows the mean over seeds, and a seed table
+compares the spread across seeds with the image-level interval.
 """
 import os.path as osp
+from statistics import fmean, stdev
 from typing import Dict, List, Optional, Sequence
+
+import numpy as np
 
 from mmgat.utils.errors import ConfigError
 from .aggregation import summarize
+from .bootstrap import excludes_zero, percentile_interval
+from .intervals import BootstrapWeights, RunReplicates, unpaired_units
 from .kinds import attack_kinds
 from .writers import fmt, markdown_table, read_json
 
@@ -106,25 +119,66 @@ def _bold_best(values: List[Optional[float]]) -> List[str]:
     return cells
 
 
+def _field(kind: str, key: str) -> str:
+    """The replicate field of a table column."""
+    return f'score:{key}' if kind == 'entry' else key
+
+
+def _half_width(interval) -> Optional[float]:
+    return None if interval is None else (interval[1] - interval[0]) / 2
+
+
+def add_replicates(records: Sequence[dict], weights: Optional[BootstrapWeights]) -> None:
+    """Attach each record's :class:`RunReplicates` (``'replicates'``, in place) and
+    the replicates of its common unseen mean (call after
+    :func:`add_common_unseen_mean`)."""
+    for record in records:
+        if weights is None or weights.replicates <= 0:
+            record['replicates'] = None
+            continue
+        reps = RunReplicates(record, osp.dirname(record['source']), weights)
+        names = record.get('common_unseen') or []
+        if names:
+            reps.fields['common_unseen_mean'] = np.mean(
+                [reps.fields[f'score:{n}'] for n in names], axis=0)
+        record['replicates'] = reps
+
+
+def _interval(record: dict, kind: str, key: str):
+    reps = record.get('replicates')
+    return None if reps is None else reps.interval(_field(kind, key))
+
+
 def task_table(records: Sequence[dict], names: Sequence[str]) -> str:
-    """The Markdown table of one task's runs."""
+    """The Markdown table of one task's runs (one row per method: the mean over its
+    seeds when several runs share a name)."""
     columns = task_columns(records)
     add_common_unseen_mean(records)
     keys = [('entry', c) for c in columns] + [('summary', k) for k, _ in SUMMARY_COLUMNS]
     header = ['method'] + columns + [label for _, label in SUMMARY_COLUMNS]
-    grid = []
-    for record in records:
-        row = []
+    groups = _seed_groups(names)
+    grid, widths = [], []
+    for name, members in groups.items():
+        row, spread = [], []
         for kind, key in keys:
-            row.append(record['scores'].get(key) if kind == 'entry' else record.get(key))
+            values = [_value(records[i], kind, key) for i in members]
+            row.append(fmean(values) if values and None not in values else None)
+            halves = [_half_width(_interval(records[i], kind, key)) for i in members]
+            spread.append(fmean(halves) if halves and None not in halves else None)
         grid.append(row)
+        widths.append(spread)
     cells_by_column = [_bold_best([row[j] for row in grid]) for j in range(len(keys))]
     rows = []
-    for i, (record, name) in enumerate(zip(records, names)):
-        seen = set(record.get('trained_on') or [])
-        row = [name]
+    for i, (name, members) in enumerate(groups.items()):
+        seen = set()
+        for m in members:
+            seen |= set(records[m].get('trained_on') or [])
+        label = name if len(members) == 1 else f'{name} ({len(members)} seeds)'
+        row = [label]
         for j, (kind, key) in enumerate(keys):
             cell = cells_by_column[j][i]
+            if grid[i][j] is not None and widths[i][j] is not None:
+                cell += f' ±{widths[i][j]:.3f}'
             if kind == 'entry' and key in seen and grid[i][j] is not None:
                 cell += ' †'
             row.append(cell)
@@ -132,13 +186,130 @@ def task_table(records: Sequence[dict], names: Sequence[str]) -> str:
     return markdown_table(header, rows)
 
 
-def merge_report(records: Sequence[dict], names: Optional[Sequence[str]] = None
-                 ) -> dict:
+def _value(record: dict, kind: str, key: str) -> Optional[float]:
+    return record['scores'].get(key) if kind == 'entry' else record.get(key)
+
+
+def _seed_groups(names: Sequence[str]) -> Dict[str, List[int]]:
+    """name -> indices of the runs with that name, in first-appearance order."""
+    groups: Dict[str, List[int]] = {}
+    for i, name in enumerate(names):
+        groups.setdefault(name, []).append(i)
+    return groups
+
+
+def difference_table(records: Sequence[dict], names: Sequence[str], baseline: str
+                     ) -> List[str]:
+    """Lines of the table of differences to the ``baseline`` run of a task.
+
+    A cell is ``A - baseline`` with its paired-bootstrap interval; bold where the
+    interval excludes 0. A pair of runs that share no per-image outcomes, or that
+    scored an entry on different images, gets no interval there (the lines after the
+    table say which and why).
+    """
+    base_index = list(names).index(baseline)
+    base = records[base_index]
+    columns = task_columns(records)
+    keys = [('entry', c) for c in columns] + [('summary', k) for k, _ in SUMMARY_COLUMNS]
+    header = [f'method - {baseline}'] + columns + [label for _, label in SUMMARY_COLUMNS]
+    rows, notes = [], []
+    for i, (record, name) in enumerate(zip(records, names)):
+        if i == base_index:
+            continue
+        a, b = record.get('replicates'), base.get('replicates')
+        unpaired = unpaired_units(a, b, columns) if a is not None and b is not None \
+            else {}
+        bad_entries = {label.split(' / ')[0] for label in unpaired}
+        if a is None or b is None:
+            notes.append(f'- {name}: no paired intervals: no bootstrap replicates')
+        else:
+            lacking = [n for n, r in ((name, a), (baseline, b)) if r.missing]
+            if lacking:
+                notes.append(f'- {name}: no paired interval where {" or ".join(lacking)} '
+                             'lacks per-image outcomes (a run of an older version)')
+        if unpaired:
+            notes.append(f'- {name}: not paired (different images), no interval: '
+                         + ', '.join(f'{k} ({v})' for k, v in sorted(unpaired.items())))
+        row = [name]
+        for kind, key in keys:
+            va, vb = _value(record, kind, key), _value(base, kind, key)
+            if va is None or vb is None:
+                row.append('-')
+                continue
+            text = f'{va - vb:+.3f}'
+            paired = a is not None and b is not None and not (
+                (kind == 'entry' and key in bad_entries) or
+                (kind == 'summary' and unpaired))
+            if paired:
+                field = _field(kind, key)
+                diff = a.fields.get(field, np.nan) - b.fields.get(field, np.nan)
+                interval = percentile_interval(diff, a.weights.level)
+                if interval is not None:
+                    text += f' [{interval[0]:+.3f}, {interval[1]:+.3f}]'
+                    if excludes_zero(interval):
+                        text = f'**{text}**'
+            row.append(text)
+        rows.append(row)
+    return [markdown_table(header, rows)] + ([''] + notes if notes else [])
+
+
+def seed_table(records: Sequence[dict], names: Sequence[str]) -> List[str]:
+    """Lines comparing, per method with several seeds, the spread across seeds (sd
+    of the seeds' values) with the image-level interval (mean half-width / 1.96,
+    the standard error it implies), for clean, unseen mean and mPC."""
+    groups = {n: m for n, m in _seed_groups(names).items() if len(m) > 1}
+    if not groups:
+        return []
+    fields = (('clean', 'clean'), ('unseen_mean', 'unseen mean'), ('mPC', 'mPC'))
+    header = ['method', 'seeds'] + [f'{label}: mean / seed sd / image se / dominates'
+                                    for _, label in fields]
+    rows = []
+    for name, members in groups.items():
+        row = [name, str(len(members))]
+        for field, _ in fields:
+            values = [records[m].get(field) for m in members]
+            if None in values:
+                row.append('-')
+                continue
+            sd = stdev(values)
+            halves = [_half_width(_interval(records[m], 'summary', field))
+                      for m in members]
+            se = fmean(halves) / 1.96 if None not in halves else None
+            which = '-' if se is None else ('seeds' if sd > se else 'images')
+            row.append(f'{fmean(values):.3f} / {sd:.3f} / '
+                       f"{'-' if se is None else f'{se:.3f}'} / {which}")
+        rows.append(row)
+    return ['Seeds: the mean over seeds, the standard deviation across seeds, the '
+            'standard error over images (mean over seeds of the interval half-width / '
+            '1.96) and which of the two is larger (dominates the uncertainty of the '
+            'mean of one run).', '', markdown_table(header, rows)]
+
+
+def merge_report(records: Sequence[dict], names: Optional[Sequence[str]] = None,
+                 baseline: Optional[str] = None,
+                 bootstrap: Optional[BootstrapWeights] = None) -> dict:
     """``dict(markdown=..., rows=[...])``: the merged report and one summary row per
-    run (task, method, clean, val_ood, unseen mean, mPC, rPC) for the figure."""
+    run (task, method, clean, val_ood, unseen mean, mPC, rPC) for the figure.
+
+    Args:
+        baseline (str, optional): The name of the run every other run of its task is
+            compared with (paired differences).
+        bootstrap (BootstrapWeights, optional): The interval setting; None: the
+            default (1,000 replicates, seed 0, 95%); ``replicates=0``: no intervals.
+
+    Raises:
+        ConfigError: no runs, or a baseline that is none of the runs' names.
+    """
     if not records:
         raise ConfigError('no runs to report')
     labels = method_names(records, names)
+    if baseline is not None and baseline not in labels:
+        raise ConfigError(f'--baseline {baseline!r} is not among the runs: '
+                          f'{sorted(set(labels))}')
+    if baseline is not None and labels.count(baseline) > 1:
+        raise ConfigError(f'--baseline {baseline!r} names {labels.count(baseline)} runs '
+                          '(seeds); pair with one run')
+    bootstrap = BootstrapWeights() if bootstrap is None else bootstrap
     tasks = [t for t in TASK_ORDER if any(r['task'] == t for r in records)]
     tasks += sorted({r['task'] for r in records} - set(tasks))
     out = ['# Robustness report', '',
@@ -148,15 +319,35 @@ def merge_report(records: Sequence[dict], names: Optional[Sequence[str]] = None
            'the method did not train on; unseen by all: mean over the attack entries no '
            'method of the table trained on (compares like with like); mPC: mean over the '
            '15 benchmark corruptions x '
-           '5 severities; rPC = mPC / clean score on the same images.', '']
+           '5 severities; rPC = mPC / clean score on the same images.'
+           + (f' ±: half the width of the {round(100 * bootstrap.level)}% percentile '
+              f'bootstrap interval over images ({bootstrap.replicates} replicates, seed '
+              f'{bootstrap.seed}).' if bootstrap.replicates > 0 else ''), '']
     rows = []
     for task in tasks:
         idx = [i for i, r in enumerate(records) if r['task'] == task]
         task_records = [records[i] for i in idx]
         task_names = [labels[i] for i in idx]
         metrics = sorted({r.get('metric_name') or r.get('metric') for r in task_records})
-        out += [f'## {task.capitalize()} ({", ".join(metrics)})', '',
-                task_table(task_records, task_names), '']
+        add_common_unseen_mean(task_records)
+        add_replicates(task_records, bootstrap)
+        table = task_table(task_records, task_names)
+        out += [f'## {task.capitalize()} ({", ".join(metrics)})', '', table, '']
+        for record, name in zip(task_records, task_names):
+            reps = record.get('replicates')
+            if reps is not None and reps.missing:
+                out.append(f'- {name}: no interval for what uses '
+                           f'{len(reps.missing)} unit(s) without per-image outcomes '
+                           f"(e.g. {sorted(reps.missing)[0]}: "
+                           f"{reps.missing[sorted(reps.missing)[0]]})")
+        if baseline is not None and baseline in task_names:
+            out += ['', f'### Differences to {baseline}', '',
+                    'Paired bootstrap: both runs scored on the same resampled images; '
+                    '**bold**: the interval excludes 0.', '']
+            out += difference_table(task_records, task_names, baseline) + ['']
+        seeds = seed_table(task_records, task_names)
+        if seeds:
+            out += ['', '### Seeds', ''] + seeds + ['']
         for record, name in zip(task_records, task_names):
             rows.append(dict(task=task, method=name, metric_name=metrics[0],
                              clean=record.get('clean'), val_ood=record.get('val_ood'),
@@ -182,4 +373,5 @@ def summary_rows(records: Sequence[dict], names: Optional[Sequence[str]] = None
 
 
 __all__ = ['load_run', 'merge_report', 'method_names', 'task_table', 'summary_rows',
-           'common_unseen', 'add_common_unseen_mean']
+           'common_unseen', 'add_common_unseen_mean', 'add_replicates',
+           'difference_table', 'seed_table']

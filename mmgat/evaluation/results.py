@@ -2,7 +2,9 @@
 
 An entry record holds its unit's fields (single-unit entries) or ``units: {key:
 unit}``; a unit is ``dict(status='done' | 'failed', score, metrics, num_images,
-seconds, hash, error, note, info)``. An interrupted run keeps the earlier results of
+seconds, hash, error, note, info, ci, outcomes, outcomes_missing)`` (``ci``: the
+score's bootstrap interval; ``outcomes``: its per-image outcome file, relative to the
+work dir; ``outcomes_missing``: why it has none). An interrupted run keeps the earlier results of
 the entries it had not reached yet under ``carried``.
 """
 from typing import Optional
@@ -14,7 +16,7 @@ from .writers import read_json
 FORMAT = 'mmgat.robustness/1'
 #: The fields of a unit record kept in a single-unit entry's record.
 UNIT_FIELDS = ('status', 'score', 'metrics', 'num_images', 'seconds', 'hash', 'error',
-               'note', 'info')
+               'note', 'info', 'ci', 'outcomes', 'outcomes_missing')
 
 
 def store_unit(rec: dict, key: Optional[str], multi: bool, unit: dict) -> None:

@@ -23,6 +23,8 @@ import time
 import traceback
 from typing import Callable, Optional
 
+import numpy as np
+
 from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
@@ -31,7 +33,10 @@ from mmgat.utils.errors import MmgatError
 from mmgat.victims import model_task, victim_options_for_pipeline
 from .aggregation import (entry_status, resolve_metric, score_from_metrics, summarize,
                           unit_records)
+from .bootstrap import percentile_interval
+from .intervals import BootstrapWeights, RunReplicates, outcome_path
 from .kinds import attack_kinds, get_kind
+from .outcomes import load_outcomes, save_outcomes
 from .progress import SuiteProgress
 from .results import FORMAT, previous_entries, store_unit
 from .seen_in_training import entry_family, trained_on
@@ -116,6 +121,10 @@ class RobustnessSuite:
         self.seen, self.training_attacks = [], []
         self._wall_start = time.perf_counter()
         self._previous_entries, self._finished = {}, set()
+        self.bootstrap = BootstrapWeights(**self.suite.bootstrap)
+        self.outcome_dir = f'{name}_outcomes'
+        self._replicates = {}  # (entry, unit key) -> [R] replicate scores
+        self._unit_outcomes = None
 
     # ------------------------------------------------------------------ public
     def run(self) -> dict:
@@ -143,9 +152,13 @@ class RobustnessSuite:
         split = entry['split']
         dataset, _ = self.tester.dataset(split)
         indices = subset_indices(len(dataset), entry['num_images'], entry['subset'])
-        return self.tester.run(split, indices, self.batch_size(entry), edit=edit,
-                               before_batch=before_batch, after_batch=after_batch,
-                               progress=lambda total: self.progress_bar(total, desc))
+        out = self.tester.run(split, indices, self.batch_size(entry), edit=edit,
+                              before_batch=before_batch, after_batch=after_batch,
+                              progress=lambda total: self.progress_bar(total, desc))
+        # A unit's outcomes are those of its last evaluation.
+        self._unit_outcomes = (self.tester.last_outcomes, self.tester.last_outcome_error,
+                               (split, len(dataset), indices))
+        return out
 
     def victim_options(self, entry: dict, options: Optional[dict]) -> dict:
         """Victim options for the entry's split (``gt_frame`` from its pipeline)."""
@@ -224,6 +237,7 @@ class RobustnessSuite:
             old = old_units.get(unit.key)
             if old is not None and old.get('status') == 'done' \
                     and old.get('hash') == digest and self._rescore(old):
+                self._reuse_outcomes(entry['name'], unit.key, old)
                 store_unit(rec, unit.key, multi, old)
                 reused += 1
                 continue
@@ -238,6 +252,7 @@ class RobustnessSuite:
         desc = entry['name'] + (f' {unit.key}' if unit.key else '')
         start = time.perf_counter()
         info = {}
+        self._unit_outcomes = None
         try:
             metrics, count = unit.run(desc, info, digest)
             note = None
@@ -248,6 +263,8 @@ class RobustnessSuite:
             result = dict(status='done', score=score, metrics=metrics, num_images=count)
             if note:
                 result['note'] = note
+            self._keep_outcomes(entry['name'], unit.key, digest, result,
+                                constant=score if note else None)
         except KeyboardInterrupt:
             raise
         except Exception as e:  # noqa: BLE001  (recorded; the suite goes on)
@@ -260,6 +277,48 @@ class RobustnessSuite:
         if info:
             result['info'] = info
         return result
+
+    # ------------------------------------------------------------------ outcomes
+    def _keep_outcomes(self, name: str, key, digest: str, result: dict,
+                       constant: Optional[float] = None) -> None:
+        """Write the unit's per-image outcomes next to the JSON and its interval."""
+        outcomes, error, images = self._unit_outcomes or (None, None, None)
+        if outcomes is None and constant is not None and images is not None:
+            split, size, indices = images  # the same score on every resample
+            outcomes = dict(kind='constant', constant=constant, split=split,
+                            split_size=size, image_index=indices)
+            outcomes = {k: np.asarray(v) for k, v in outcomes.items()}
+        if outcomes is None:
+            result['outcomes_missing'] = error or 'the unit ran no evaluation'
+            return
+        rel = osp.join(self.outcome_dir, f'{digest}.npz')
+        save_outcomes(osp.join(self.work_dir, rel), outcomes)
+        result['outcomes'] = rel
+        self._unit_interval(name, key, outcomes, result)
+
+    def _reuse_outcomes(self, name: str, key, unit: dict) -> None:
+        """The interval of a unit reused from an earlier run, from its file."""
+        path = outcome_path(self.work_dir, unit)
+        outcomes = load_outcomes(path) if path else None
+        if outcomes is None:
+            unit.pop('ci', None)
+            unit['outcomes_missing'] = unit.get('outcomes_missing') or (
+                'no per-image outcomes (written by an older version)' if path is None
+                else f'outcome file {path} is missing or unreadable')
+            return
+        self._unit_interval(name, key, outcomes, unit)
+
+    def _unit_interval(self, name: str, key, outcomes: dict, result: dict) -> None:
+        if self.bootstrap.replicates <= 0:
+            return
+        try:
+            reps = self.bootstrap.unit_scores(outcomes, self.metric)
+        except ValueError as e:
+            result['outcomes_missing'] = str(e)
+            return
+        self._replicates[(name, key)] = reps
+        interval = percentile_interval(reps, self.bootstrap.level)
+        result['ci'] = None if interval is None else list(interval)
 
     def _rescore(self, unit: dict) -> bool:
         """Recompute a reused unit's score with the current metric (False: it lacks
@@ -311,6 +370,10 @@ class RobustnessSuite:
 
     def _save(self, final: bool = False) -> dict:
         record = self.record()
+        if final and self.bootstrap.replicates > 0:
+            # Intervals of the derived numbers: once, at the end (R summaries).
+            record['intervals'] = RunReplicates(record, self.work_dir, self.bootstrap,
+                                                cache=self._replicates).intervals()
         write_json_atomic(self.json_path, record)
         write_text_atomic(self.md_path, robustness_markdown(record))
         if final:

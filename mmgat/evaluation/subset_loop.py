@@ -20,6 +20,7 @@ from mmengine.registry import DATASETS, FUNCTIONS
 
 from mmgat.utils.errors import ConfigError
 from mmgat.utils.plain_config import to_builtin
+from .outcomes import OutcomeRecorder
 from .splits import eval_keys
 
 #: How an entry picks its images.
@@ -61,6 +62,14 @@ def restrict_to(evaluator, dataset, indices) -> None:
             metric.img_ids = [dataset.get_data_info(i)['img_id'] for i in indices]
 
 
+def image_ids(dataset, indices) -> Optional[List[int]]:
+    """The COCO image ids of ``indices`` (None for datasets without ``img_id``)."""
+    if not hasattr(dataset, 'get_data_info'):
+        return None
+    ids = [dataset.get_data_info(i).get('img_id') for i in indices]
+    return None if any(i is None for i in ids) else ids
+
+
 class SubsetTester:
     """Evaluate ``model`` on subsets of the splits of ``cfg``.
 
@@ -76,6 +85,10 @@ class SubsetTester:
         self.cfg = cfg
         self.num_workers = num_workers
         self._datasets: Dict[str, tuple] = {}
+        #: The per-image outcomes of the last :meth:`run` (None: not kept, see
+        #: :attr:`last_outcome_error`).
+        self.last_outcomes: Optional[dict] = None
+        self.last_outcome_error: Optional[str] = None
 
     def dataset(self, split: str):
         """The split's dataset (built once) and its dataloader config."""
@@ -123,6 +136,9 @@ class SubsetTester:
             ) -> Tuple[Dict[str, float], int]:
         """Test the model on ``indices`` of ``split``; returns ``(metrics, n)``.
 
+        The per-image outcomes of the evaluation are left in :attr:`last_outcomes`
+        (:mod:`mmgat.evaluation.outcomes`).
+
         Args:
             indices: Image indices (None: all).
             edit: ``pipeline list -> pipeline list`` for this evaluation (the dataset's
@@ -140,6 +156,7 @@ class SubsetTester:
         if edit is not None:
             dataset.pipeline = Compose(edit(to_builtin(loader_cfg['dataset']['pipeline'])))
         bar = None
+        self.last_outcomes, self.last_outcome_error = None, None
         try:
             loader = torch.utils.data.DataLoader(
                 torch.utils.data.Subset(dataset, indices), batch_size=batch_size,
@@ -150,6 +167,8 @@ class SubsetTester:
             evaluator.dataset_meta = dataset.metainfo
             if len(indices) < len(dataset):
                 restrict_to(evaluator, dataset, indices)
+            recorder = OutcomeRecorder(split, len(dataset), indices,
+                                       img_ids=image_ids(dataset, indices))
             bar = progress(len(loader)) if progress is not None else None
             for batch_idx, data_batch in enumerate(loader):
                 try:
@@ -163,8 +182,11 @@ class SubsetTester:
                 evaluator.process(data_samples=outputs, data_batch=data_batch)
                 if bar is not None:
                     bar.update(1)
-            with quiet():
+            recorder.capture(evaluator)
+            with quiet(), recorder.scoring():
                 metrics = evaluator.evaluate(len(indices))
+            self.last_outcomes = recorder.outcomes()
+            self.last_outcome_error = recorder.error
         finally:
             dataset.pipeline = original
             if bar is not None:

@@ -16,7 +16,10 @@ GPU would otherwise wait for; 0 loads in the main process),
 ``metric`` (the metric key, default per task: see
 :data:`mmgat.evaluation.aggregation.TASK_METRICS`), ``generator`` (``dict(config=...,
 checkpoint=...)`` or such dicts per task: filled into the configs of attacks that need
-a generator and into granularity entries that name none).
+a generator and into granularity entries that name none), ``bootstrap``
+(``dict(replicates=1000, seed=0, level=0.95)``: the intervals of every score, see
+:mod:`mmgat.evaluation.intervals`; ``replicates=0`` keeps the per-image outcomes but
+computes no interval).
 
 Inheritance: mmengine replaces lists from ``_base_``, so a suite that builds on another
 uses ``skip = [names]`` (drop entries), ``entry_options = {name: dict(...)}`` (override
@@ -40,8 +43,10 @@ from typing import Any, List, Optional
 
 from mmengine.config import Config
 
+from mmgat.utils.checks import check_number
 from mmgat.utils.errors import ConfigError
 from mmgat.utils.plain_config import merge, to_builtin
+from .bootstrap import DEFAULT_LEVEL, DEFAULT_REPLICATES, DEFAULT_SEED
 from .kinds import TASKS, check_generator, get_kind, kind_names
 from .kinds.base_kind import entry_int, fail
 from .splits import EVAL_SPLITS
@@ -49,7 +54,10 @@ from .subset_loop import SUBSETS
 
 COMMON_KEYS = ('name', 'kind', 'num_images', 'subset', 'batch_size', 'split', 'family')
 SUITE_KEYS = ('entries', 'skip', 'entry_options', 'extra_entries', 'batch_size',
-              'num_workers', 'metric', 'generator')
+              'num_workers', 'metric', 'generator', 'bootstrap')
+#: Keys of a suite's ``bootstrap`` setting and their defaults.
+BOOTSTRAP_DEFAULTS = dict(replicates=DEFAULT_REPLICATES, seed=DEFAULT_SEED,
+                          level=DEFAULT_LEVEL)
 
 
 def check_entry(entry: Any, index: int, suite_dir: Optional[str] = None) -> dict:
@@ -98,7 +106,7 @@ class Suite:
         entries (list[dict]): The validated entries, in order.
         path (str | None): The suite file.
         batch_size (int | None), num_workers (int | None), metric (str | dict | None),
-        generator (dict | None): Suite-level settings.
+        generator (dict | None), bootstrap (dict): Suite-level settings.
     """
 
     entries: List[dict]
@@ -107,6 +115,11 @@ class Suite:
     num_workers: Optional[int] = None
     metric: Any = None
     generator: Optional[dict] = None
+    bootstrap: dict = None
+
+    def __post_init__(self) -> None:
+        if self.bootstrap is None:
+            self.bootstrap = dict(BOOTSTRAP_DEFAULTS)
 
     @property
     def names(self) -> List[str]:
@@ -218,7 +231,35 @@ def load_suite(source, batch_size: Optional[int] = None) -> Suite:
                           'per task, or None for the task default')
     generator = check_generator('suite', data.get('generator'))
     return Suite(checked, path=path, batch_size=suite_batch, num_workers=workers,
-                 metric=metric, generator=generator)
+                 metric=metric, generator=generator,
+                 bootstrap=check_bootstrap(data.get('bootstrap')))
 
 
-__all__ = ['Suite', 'load_suite', 'check_entry', 'COMMON_KEYS', 'SUITE_KEYS']
+def check_bootstrap(value) -> dict:
+    """A suite's ``bootstrap`` setting with its defaults filled."""
+    if value is None:
+        return dict(BOOTSTRAP_DEFAULTS)
+    if not isinstance(value, dict):
+        raise ConfigError('robustness suite: bootstrap must be dict(replicates=..., '
+                          f'seed=..., level=...), got {type(value).__name__}')
+    value = to_builtin(value)
+    unknown = sorted(set(value) - set(BOOTSTRAP_DEFAULTS))
+    if unknown:
+        raise ConfigError(f'robustness suite: bootstrap: unknown key(s) {unknown}; it '
+                          f'takes {sorted(BOOTSTRAP_DEFAULTS)}')
+    out = dict(BOOTSTRAP_DEFAULTS, **value)
+    out['replicates'] = entry_int('suite', 'bootstrap.replicates', out['replicates'],
+                                  low=0, allow_none=False)
+    out['seed'] = entry_int('suite', 'bootstrap.seed', out['seed'], low=0,
+                            allow_none=False)
+    level = check_number('bootstrap.level', out['level'], 0.0, inclusive=False,
+                         prefix='robustness suite: suite: ')
+    if level >= 1:
+        raise ConfigError(f'robustness suite: suite: bootstrap.level must be in (0, 1), '
+                          f'got {level}')
+    out['level'] = level
+    return out
+
+
+__all__ = ['Suite', 'load_suite', 'check_entry', 'check_bootstrap', 'COMMON_KEYS',
+           'SUITE_KEYS', 'BOOTSTRAP_DEFAULTS']

@@ -32,6 +32,13 @@ def fmt(value, digits: int = 3) -> str:
     return f'{value:.{digits}f}'
 
 
+def fmt_interval(interval, digits: int = 3) -> str:
+    """A bootstrap interval for a table: ``[0.471, 0.552]``, or ``-``."""
+    if not interval or interval[0] is None:
+        return '-'
+    return f'[{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]'
+
+
 def _cell(text: str) -> str:
     return str(text).replace('|', '\\|').replace('\n', ' ')
 
@@ -65,12 +72,34 @@ def robustness_markdown(record: dict) -> str:
     out.append(f'- trained with: {trained}; seen suite entries: '
                f'{", ".join(sorted(seen)) or "none"}')
     unseen = record.get('unseen_entries') or []
-    summary = [f'clean {fmt(clean)}', f"val_ood {fmt(record.get('val_ood'))}",
-               f"unseen mean {fmt(record.get('unseen_mean'))} ({len(unseen)} attacks)",
-               f"mPC {fmt(record.get('mPC'))}", f"rPC {fmt(record.get('rPC'))}",
-               f"holdout mPC {fmt(record.get('mPC_holdout'))}",
-               f"holdout rPC {fmt(record.get('rPC_holdout'))}"]
+    intervals = record.get('intervals') or {}
+
+    def with_ci(label, field, extra=''):
+        text = f'{label} {fmt(record.get(field))}{extra}'
+        if intervals.get(field):
+            text += f' {fmt_interval(intervals[field])}'
+        return text
+
+    summary = [with_ci('clean', 'clean'), with_ci('val_ood', 'val_ood'),
+               with_ci('unseen mean', 'unseen_mean', f' ({len(unseen)} attacks)'),
+               with_ci('mPC', 'mPC'), with_ci('rPC', 'rPC'),
+               with_ci('holdout mPC', 'mPC_holdout'),
+               with_ci('holdout rPC', 'rPC_holdout')]
     out.append('- ' + ' · '.join(summary))
+    if intervals:
+        level = round(100 * intervals.get('level', 0.95))
+        line = (f"- [brackets]: {level}% percentile bootstrap intervals over images "
+                f"({intervals.get('replicates')} replicates, seed {intervals.get('seed')})")
+        missing = intervals.get('missing') or {}
+        if missing:
+            line += (f'; **no interval** for what uses the {len(missing)} unit(s) '
+                     f"without per-image outcomes ({', '.join(sorted(missing)[:4])}"
+                     + (', ...' if len(missing) > 4 else '') + ')')
+        out.append(line)
+    else:
+        out.append('- no intervals: the run kept no per-image outcomes (an older '
+                   'version, or bootstrap replicates=0), or it has not finished yet '
+                   '(they are computed at the end)')
     total = record.get('total_seconds')
     if total is not None:
         out.append(f'- time: {total:.0f} s (sum over entries)'
@@ -84,10 +113,12 @@ def robustness_markdown(record: dict) -> str:
             else f'{score - clean:+.3f}'
         label = entry_name + (' (seen)' if entry_name in seen else '')
         status = record.get('status', {}).get(entry_name, entry.get('status', ''))
-        rows.append([label, entry.get('kind', ''), fmt(score), delta, _num_images(entry),
+        ci = (intervals.get('scores') or {}).get(entry_name)
+        rows.append([label, entry.get('kind', ''), fmt(score), fmt_interval(ci), delta,
+                     _num_images(entry),
                      f"{record.get('seconds', {}).get(entry_name, 0):.1f}", status])
-    out.append(markdown_table(['entry', 'kind', metric, 'vs clean', 'images', 'seconds',
-                               'status'], rows))
+    out.append(markdown_table(['entry', 'kind', metric, 'interval', 'vs clean', 'images',
+                               'seconds', 'status'], rows))
     out.append('')
     out.append('Scores of corruption and granularity entries are means over their '
                'corruptions x severities / layers; "(seen)": an attack family the model '
@@ -126,9 +157,9 @@ def robustness_markdown(record: dict) -> str:
         out += ['', f'## Granularity profile: {entry_name}', '',
                 'One LayerActivationAttack per generator decoder layer, coarse (first) '
                 'to fine (last).', '']
-        rows = [[layer, fmt(unit.get('score')), unit.get('status', '')]
-                for layer, unit in entry['units'].items()]
-        out.append(markdown_table(['decoder layer', metric, 'status'], rows))
+        rows = [[layer, fmt(unit.get('score')), fmt_interval(unit.get('ci')),
+                 unit.get('status', '')] for layer, unit in entry['units'].items()]
+        out.append(markdown_table(['decoder layer', metric, 'interval', 'status'], rows))
 
     failures = []
     for entry_name, entry in record.get('entries', {}).items():
@@ -146,4 +177,4 @@ def robustness_markdown(record: dict) -> str:
 
 
 __all__ = ['write_json_atomic', 'write_text_atomic', 'read_json', 'robustness_markdown',
-           'markdown_table', 'fmt']
+           'markdown_table', 'fmt', 'fmt_interval']

@@ -395,3 +395,141 @@ def test_a_kind_registered_outside_mmgat_runs_in_a_suite(cls_setup, tmp_path):
     assert entries['upside-down']['score'] < record['clean']
     assert record['unseen_entries'] == ['mirrored', 'upside-down']
     assert 'test-mirrored' in record['unseen_kinds']
+
+
+def test_coco_outcomes_recompute_the_metric(det_setup):
+    """The matches the recorder takes from CocoMetric's own COCOeval give back its
+    mAP / mAP50 / mAP75 (mmdet rounds to 3 decimals) on predictions of mixed quality."""
+    from mmengine.evaluator import Evaluator
+    from mmengine.registry import DATASETS
+
+    from mmgat.evaluation.outcomes import OutcomeRecorder, weighted_scores
+    from mmgat.evaluation.subset_loop import image_ids
+    _, cfg = det_setup
+    gen = torch.Generator().manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        dataset = DATASETS.build(copy.deepcopy(cfg.test_dataloader.dataset))
+        indices = list(range(0, 16, 2))
+        evaluator = Evaluator(copy.deepcopy(cfg.test_evaluator.to_dict()))
+        evaluator.dataset_meta = dataset.metainfo
+        restrict_to(evaluator, dataset, indices)
+        recorder = OutcomeRecorder('val', len(dataset), indices,
+                                   img_ids=image_ids(dataset, indices))
+        samples = []
+        for n, i in enumerate(indices):
+            info = dataset.get_data_info(i)
+            boxes = torch.tensor([inst['bbox'] for inst in info['instances']]).reshape(-1, 4)
+            labels = torch.tensor([inst['bbox_label'] for inst in info['instances']]).long()
+            boxes = boxes + torch.randn(boxes.shape, generator=gen) * (n % 4)  # worse...
+            extra = torch.rand(3, 2, generator=gen) * 100
+            boxes = torch.cat([boxes, torch.cat([extra, extra + 20], 1)])
+            labels = torch.cat([labels, torch.randint(0, 10, (3, ), generator=gen)])
+            scores = torch.rand(len(labels), generator=gen)
+            samples.append(dict(img_id=info['img_id'], ori_shape=(128, 128),
+                                pred_instances=dict(bboxes=boxes, labels=labels,
+                                                    scores=scores)))
+        evaluator.process(samples)
+        recorder.capture(evaluator)
+        with recorder.scoring():
+            metrics = evaluator.evaluate(len(indices))
+    outcomes = recorder.outcomes()
+    assert outcomes is not None, recorder.error
+    assert str(outcomes['kind']) == 'coco' and list(outcomes['image_index']) == indices
+    ones = np.ones((1, len(indices)))
+    for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75'):
+        ours = weighted_scores(outcomes, key, 1.0, ones)[0]
+        assert abs(ours - metrics[key]) <= 5e-4 + 1e-9, (key, ours, metrics[key])
+    assert 0.1 < metrics['coco/bbox_mAP_50'] < 0.95  # neither trivial 0 nor 1
+
+
+def test_every_unit_keeps_outcomes_and_intervals(cls_setup, tmp_path):
+    from mmgat.evaluation.outcomes import load_outcomes, weighted_scores
+    model, cfg = cls_setup
+    suite = small_suite(steps=2)
+    suite['bootstrap'] = dict(replicates=300, seed=1)
+    record = RobustnessSuite(model, cfg, suite, str(tmp_path), progress=False).run()
+    assert record['complete']
+    units = [record['entries']['clean'], record['entries']['pgd'],
+             *record['entries']['noise']['units'].values()]
+    for unit in units:
+        outcomes = load_outcomes(str(tmp_path / unit['outcomes']))
+        assert list(outcomes['image_index']) == [i * 16 // 8 for i in range(8)]
+        # the stored outcomes give back the unit's score exactly
+        again = weighted_scores(outcomes, 'accuracy/top1', 1.0, np.ones((1, 8)))[0]
+        assert again == pytest.approx(unit['score'], abs=1e-12)
+        low, high = unit['ci']
+        assert low <= unit['score'] <= high
+        if 0 < unit['score'] < 1:
+            assert high - low > 0.1  # 8 images: wide
+    assert any(0 < unit['score'] < 1 for unit in units)
+    intervals = record['intervals']
+    assert intervals['replicates'] == 300 and intervals['missing'] == {}
+    for field in ('clean', 'unseen_mean', 'mPC', 'rPC'):
+        low, high = intervals[field]
+        assert low <= record[field] + 1e-12 and record[field] <= high + 1e-12, field
+    assert intervals['scores']['pgd'] == record['entries']['pgd']['ci']
+    text = (tmp_path / 'robustness.md').read_text()
+    assert '95% percentile bootstrap intervals over images (300 replicates' in text
+    assert f"clean {record['clean']:.3f} [{intervals['clean'][0]:.3f}, " in text
+
+    # resumed: same outcomes reused, same intervals; a lost outcome file is said
+    again = RobustnessSuite(model, cfg, suite, str(tmp_path), progress=False).run()
+    assert again['intervals'] == intervals
+    os.remove(tmp_path / record['entries']['pgd']['outcomes'])
+    third = RobustnessSuite(model, cfg, suite, str(tmp_path), progress=False).run()
+    assert 'pgd' in third['intervals']['missing']
+    assert third['intervals']['unseen_mean'] is None  # pgd is in it
+    assert third['intervals']['clean'] == intervals['clean']
+    assert 'no interval** for what uses the 1 unit(s)' in (
+        tmp_path / 'robustness.md').read_text()
+
+
+def test_report_pairs_runs_on_the_same_images(cls_setup, tmp_path):
+    from mmgat.evaluation.intervals import BootstrapWeights
+    from mmgat.evaluation.report import load_run, merge_report
+    model, cfg = cls_setup
+    a, b, c = tmp_path / 'a', tmp_path / 'b', tmp_path / 'c'
+    RobustnessSuite(model, cfg, small_suite(steps=2), str(a), progress=False).run()
+    stronger = small_suite(steps=10)
+    stronger['entries'][1]['attack'] = str(ATTACKS_DIR / 'pgd-linf_eps8.py')
+    RobustnessSuite(model, cfg, stronger, str(b), progress=False).run()
+    other = small_suite(steps=2)
+    other['entries'][1]['num_images'] = 4  # pgd on other images
+    RobustnessSuite(model, cfg, other, str(c), progress=False).run()
+    weights = BootstrapWeights(200)
+    records = [load_run(str(p)) for p in (a, a, b, c)]
+    report = merge_report(records, ['base', 'same', 'stronger', 'fewer'], baseline='base',
+                          bootstrap=weights)
+    text = report['markdown']
+    assert '### Differences to base' in text
+    lines = text.split('### Differences to base')[1].splitlines()
+
+    def row(name):
+        return next(line for line in lines if line.startswith(f'| {name} |'))
+
+    # a run against itself: exactly zero, interval included, never "significant"
+    assert row('same').count('+0.000 [+0.000, +0.000]') == 6 and '**' not in row('same')
+    assert row('stronger').count('[') == 6  # clean, pgd and the 4 summary columns
+    # the stronger attack's drop on the same 8 images
+    pgd_b = read(b)['entries']['pgd']['score']
+    assert pgd_b < 1.0 and f'{pgd_b - 1.0:+.3f} [' in row('stronger')
+    assert '- fewer: not paired (different images), no interval: pgd (4 vs 8 images)' in text
+    assert row('fewer').count('[') == 1  # only clean (same images) is paired
+    assert '±' in text
+    with pytest.raises(ConfigError, match="--baseline 'nobody' is not among the runs"):
+        merge_report(records, ['base', 'same', 'stronger', 'fewer'], baseline='nobody')
+    # an older run without outcome files: still reported, without intervals, and says so
+    old = read(a)
+    for entry in old['entries'].values():
+        for unit in [entry, *(entry.get('units') or {}).values()]:
+            unit.pop('outcomes', None)
+            unit.pop('ci', None)
+    old.pop('intervals')
+    (tmp_path / 'old').mkdir()
+    (tmp_path / 'old' / 'robustness.json').write_text(json.dumps(old))
+    report = merge_report([load_run(str(tmp_path / 'old')), records[2]],
+                          ['old', 'stronger'], baseline='old', bootstrap=weights)
+    assert '- old: no interval for what uses 4 unit(s) without per-image outcomes' in \
+        report['markdown']
+    assert ('- stronger: no paired interval where old lacks per-image outcomes'
+            in report['markdown'])

@@ -53,10 +53,11 @@ def test_write_json_atomic_replaces_whole_files(tmp_path, monkeypatch):
 def test_markdown_report_of_a_run():
     text = robustness_markdown(full_record())
     assert text.startswith('# Robustness of resnet18_pgd')
-    assert '| entry | kind | top-1 | vs clean | images | seconds | status |' in text
-    assert '| pgd (seen) | attack | 0.200 | -0.550 | 10 | 1.0 | done |' in text
-    assert '| recolor | attack | 0.500 | -0.250 | 10 | 1.0 | done |' in text
-    assert '| broken | attack | - |  | - | 1.0 | failed |' in text
+    assert ('| entry | kind | top-1 | interval | vs clean | images | seconds | status |'
+            in text)
+    assert '| pgd (seen) | attack | 0.200 | - | -0.550 | 10 | 1.0 | done |' in text
+    assert '| recolor | attack | 0.500 | - | -0.250 | 10 | 1.0 | done |' in text
+    assert '| broken | attack | - | - |  | - | 1.0 | failed |' in text
     assert '| granularity | granularity | 0.400 |' in text
     assert 'unseen mean 0.450 (2 attacks)' in text
     assert 'mPC 0.500' in text and 'rPC 0.625' in text
@@ -65,7 +66,9 @@ def test_markdown_report_of_a_run():
     assert '| spatter (holdout) | 0.800 | 0.700 | - | - | - | - | 0.700 |' in text
     assert '| **benchmark mean** | 0.800 | 0.600 | 0.400 | - | - | - | 0.500 |' in text
     assert '## Granularity profile: granularity' in text
-    assert '| layer0 | 0.300 | done |' in text
+    assert '| layer0 | 0.300 | - | done |' in text
+    # a record without outcomes (an older version) says why it has no intervals
+    assert 'no intervals: the run kept no per-image outcomes' in text
     assert '## Failed' in text and '- broken: boom' in text
 
 
