@@ -23,7 +23,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 from mmgat.transforms.corruptions import (BENCHMARK_CORRUPTIONS, HOLDOUT_CORRUPTIONS,
                                           SEVERITIES)
 from mmgat.utils.errors import ConfigError
-from .kinds import attack_kinds
+from .kinds import attack_kinds, get_kind, strength_gaps
 
 #: task -> metric key, display name and the factor to the 0-1 scale.
 TASK_METRICS = {
@@ -141,9 +141,14 @@ def unit_records(entry: dict) -> Dict[Optional[str], dict]:
 
 def entry_score(entry: dict) -> Optional[float]:
     """One score per entry: its unit's; a corruption entry's mean over its corrupted
-    units, a granularity entry's mean over its layers; None when nothing completed."""
+    units, a granularity entry's mean over its layers, a kind's ``score_unit``'s
+    (strength: the stronger attack's); None when nothing completed."""
     if 'units' not in entry:
         return entry.get('score') if entry.get('status') == 'done' else None
+    kind = get_kind(entry.get('kind'))
+    if kind is not None and kind.score_unit is not None:
+        unit = entry['units'].get(kind.score_unit) or {}
+        return unit.get('score') if unit.get('status') == 'done' else None
     return _mean(u.get('score') for k, u in entry['units'].items()
                  if k != 'clean' and u.get('status') == 'done')
 
@@ -228,6 +233,7 @@ def summarize(record: dict) -> dict:
         rPC_holdout=corruption['rPC_holdout'] if corruption else None,
         corruption=corruption, seconds=seconds,
         total_seconds=round(sum(seconds.values()), 3),
+        strength=strength_gaps(entries),
         failed=[n for n, s in status.items() if s in ('failed', 'partial')],
         complete=all(s == 'done' for s in status.values()))
 

@@ -19,7 +19,9 @@ checkpoint=...)`` or such dicts per task: filled into the configs of attacks tha
 a generator and into granularity entries that name none), ``bootstrap``
 (``dict(replicates=1000, seed=0, level=0.95)``: the intervals of every score, see
 :mod:`mmgat.evaluation.intervals`; ``replicates=0`` keeps the per-image outcomes but
-computes no interval).
+computes no interval), ``strength_check`` (None, the default: off;
+``dict(num_images=16, factor=2, threshold=0.02, entries=None)``: adds a ``strength``
+entry per iterative attack entry, see :mod:`mmgat.evaluation.kinds.strength`).
 
 Inheritance: mmengine replaces lists from ``_base_``, so a suite that builds on another
 uses ``skip = [names]`` (drop entries), ``entry_options = {name: dict(...)}`` (override
@@ -47,14 +49,15 @@ from mmgat.utils.checks import check_number
 from mmgat.utils.errors import ConfigError
 from mmgat.utils.plain_config import merge, to_builtin
 from .bootstrap import DEFAULT_LEVEL, DEFAULT_REPLICATES, DEFAULT_SEED
-from .kinds import TASKS, check_generator, get_kind, kind_names
+from .kinds import (TASKS, check_generator, check_strength, get_kind, kind_names,
+                    strength_entries)
 from .kinds.base_kind import entry_int, fail
 from .splits import EVAL_SPLITS
 from .subset_loop import SUBSETS
 
 COMMON_KEYS = ('name', 'kind', 'num_images', 'subset', 'batch_size', 'split', 'family')
 SUITE_KEYS = ('entries', 'skip', 'entry_options', 'extra_entries', 'batch_size',
-              'num_workers', 'metric', 'generator', 'bootstrap')
+              'num_workers', 'metric', 'generator', 'bootstrap', 'strength_check')
 #: Keys of a suite's ``bootstrap`` setting and their defaults.
 BOOTSTRAP_DEFAULTS = dict(replicates=DEFAULT_REPLICATES, seed=DEFAULT_SEED,
                           level=DEFAULT_LEVEL)
@@ -116,6 +119,7 @@ class Suite:
     metric: Any = None
     generator: Optional[dict] = None
     bootstrap: dict = None
+    strength_check: Optional[dict] = None
 
     def __post_init__(self) -> None:
         if self.bootstrap is None:
@@ -221,6 +225,12 @@ def load_suite(source, batch_size: Optional[int] = None) -> Suite:
         checked.append(entry)
     if not checked:
         raise ConfigError('robustness suite: no entries to run')
+    strength = check_strength(data.get('strength_check'))
+    for entry in strength_entries(checked, strength):
+        if entry['name'] in seen:
+            raise ConfigError(f'robustness suite: strength_check adds '
+                              f"{entry['name']!r}, which an entry already is")
+        checked.append(check_entry(entry, len(checked), suite_dir))
 
     suite_batch = data.get('batch_size') if batch_size is None else batch_size
     suite_batch = entry_int('suite', 'batch_size', suite_batch)
@@ -232,7 +242,8 @@ def load_suite(source, batch_size: Optional[int] = None) -> Suite:
     generator = check_generator('suite', data.get('generator'))
     return Suite(checked, path=path, batch_size=suite_batch, num_workers=workers,
                  metric=metric, generator=generator,
-                 bootstrap=check_bootstrap(data.get('bootstrap')))
+                 bootstrap=check_bootstrap(data.get('bootstrap')),
+                 strength_check=strength)
 
 
 def check_bootstrap(value) -> dict:

@@ -151,6 +151,26 @@ def robustness_markdown(record: dict) -> str:
                    f"({corruption.get('mPC_holdout_count')} pairs), rPC "
                    f"{fmt(corruption.get('rPC_holdout'))}.")
 
+    strength = record.get('strength') or {}
+    if strength:
+        out += ['', '## Attack strength check', '',
+                'Each iterative attack entry again on the same subset with its steps '
+                'and with more steps (and one restart more where the attack restarts). '
+                'A score that still drops by more than the threshold means the attack '
+                'has not converged: that entry over-states robustness.', '']
+        rows = []
+        for name, gap in strength.items():
+            steps = gap.get('steps') or ['?', '?']
+            rows.append([gap.get('of') or name, f'{steps[0]} -> {steps[1]}',
+                         fmt(gap['base']), fmt(gap['strong']), f"{gap['gap']:+.3f}",
+                         'yes' if gap['converged'] else
+                         f"**NO** (drop > {gap['threshold']:.3f})"])
+        out.append(markdown_table(['entry', 'steps', metric, 'more steps', 'drop',
+                                   'converged'], rows))
+        flagged = [g.get('of') or n for n, g in strength.items() if not g['converged']]
+        if flagged:
+            out += ['', f"**Not converged**: {', '.join(flagged)}: raise their steps."]
+
     for entry_name, entry in record.get('entries', {}).items():
         if entry.get('kind') != 'granularity' or not entry.get('units'):
             continue

@@ -533,3 +533,34 @@ def test_report_pairs_runs_on_the_same_images(cls_setup, tmp_path):
         report['markdown']
     assert ('- stronger: no paired interval where old lacks per-image outcomes'
             in report['markdown'])
+
+
+def test_strength_check_flags_an_attack_that_has_not_converged(cls_setup, tmp_path):
+    """1-step PGD with a tiny step on a trained classifier has not converged: 2x the
+    steps (and a bigger budget use) still lowers the score; the check says so."""
+    model, cfg = cls_setup
+    suite = dict(batch_size=4, strength_check=dict(num_images=8, factor=8), entries=[
+        dict(name='clean', kind='clean', num_images=8),
+        dict(name='pgd', kind='attack', attack=str(ATTACKS_DIR / 'pgd-linf_eps8.py'),
+             attack_options=dict(steps=1, alpha=1 / 255), num_images=16),
+        dict(name='fgsm', kind='attack', attack=str(ATTACKS_DIR / 'fgsm-linf_eps8.py'),
+             num_images=8)])
+    loaded = load_suite(suite)
+    assert loaded.names == ['clean', 'pgd', 'fgsm', 'pgd-strength']  # FGSM has no steps
+    strength = loaded.entries[-1]
+    assert strength['num_images'] == 8 and strength['of'] == 'pgd'
+    record = RobustnessSuite(model, cfg, suite, str(tmp_path), progress=False).run()
+    assert record['complete'], record['failed']
+    entry = record['entries']['pgd-strength']
+    assert entry['steps'] == [1, 8]
+    assert set(entry['units']) == {'base', 'strong'}
+    gap = record['strength']['pgd-strength']
+    assert gap['strong'] < gap['base'] - 0.02 and not gap['converged'], gap
+    assert record['scores']['pgd-strength'] == gap['strong']
+    assert 'pgd-strength' not in record['unseen_entries']  # not an attack of its own
+    text = (tmp_path / 'robustness.md').read_text()
+    assert '## Attack strength check' in text and '**Not converged**: pgd' in text
+    with pytest.raises(ConfigError, match='strength_check.factor must be an int >= 2'):
+        load_suite(dict(suite, strength_check=dict(factor=1)))
+    with pytest.raises(ConfigError, match=r"strength_check.entries names unknown entries \['nope'\]"):
+        load_suite(dict(suite, strength_check=dict(entries=['nope'])))

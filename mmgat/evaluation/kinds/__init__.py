@@ -10,6 +10,7 @@ kind            what is evaluated
 ``universal``   a universal perturbation computed with sPGD on ``train``, added to ``val``
 ``granularity`` one ``mmgat.LayerActivationAttack`` per decoder layer of the generator
 ``corruption``  ``mmgat.Corrupt`` for every corruption and severity, plus clean
+``strength``    an attack entry again with 2x steps (+1 restart): has it converged?
 ==============  ==========================================================================
 """
 from .base_kind import (TASKS, EntryKind, Unit, attack_kinds, check_generator, get_kind,
@@ -21,8 +22,10 @@ from .attack import AttackKind, attack_family, resolve_attack, short_type
 from .universal import UniversalKind
 from .granularity import GranularityKind, generator_layers
 from .corruption import CorruptionKind, iter_corruption_units
+from .strength import StrengthKind, check_strength, strength_entries, strength_gaps
 
 __all__ = ['TASKS', 'EntryKind', 'Unit', 'kind_names', 'get_kind', 'attack_kinds',
            'check_generator', 'CleanKind', 'SplitKind', 'AttackKind', 'UniversalKind',
            'GranularityKind', 'CorruptionKind', 'attack_family', 'resolve_attack',
-           'short_type', 'generator_layers', 'iter_corruption_units']
+           'short_type', 'generator_layers', 'iter_corruption_units', 'StrengthKind',
+           'check_strength', 'strength_entries', 'strength_gaps']

@@ -100,6 +100,9 @@ class EntryKind:
     keys: Tuple[str, ...] = ()
     #: Whether its entries are attacks (they enter the mean over unseen attacks).
     is_attack: bool = False
+    #: The unit whose score is the entry's; None: the mean over its units (but
+    #: ``'clean'``).
+    score_unit: Optional[str] = None
 
     def check_split(self, entry: dict, split: str, where: str) -> None:
         """Refuse a split this kind cannot evaluate (before the generic split check)."""
