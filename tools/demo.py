@@ -11,7 +11,13 @@
    `segmentation` compares the ResNet-18 classifier or the FPN segmentor instead);
 4. runs the robustness suite on each (`--suite`, default the demo suite: every unseen
    attack and corruption family on a subset of val);
-5. merges the runs with tools/report.py into WORK_DIR/report.md and prints it.
+5. merges the runs with tools/report.py into WORK_DIR/report.md and prints it: every
+   score with its bootstrap interval over images and, when ``clean`` is among the
+   methods, every method's paired difference to it.
+
+``--seeds 0 1 2`` trains each method once per seed (``randomness.seed``; work dirs
+``WORK_DIR/<method>/seed<S>``): the report shows the mean over seeds, the spread across
+seeds against the image-level interval, and which of the two dominates.
 
 Every step is skipped when its output exists (a killed demo continues where it
 stopped; the suite resumes per entry); `--force` redoes the training steps. Each step's
@@ -69,6 +75,9 @@ def parse_args(argv=None):
                         choices=METHODS, help='training methods to compare')
     parser.add_argument('--suite', default='configs/robustness/unseen_digitscenes_demo.py',
                         help='robustness suite run on every model')
+    parser.add_argument('--seeds', nargs='+', type=int,
+                        help='train every method once per seed (default: once, with '
+                        "the config's seed)")
     parser.add_argument('--force', action='store_true',
                         help='retrain the generator and the models')
     return parser.parse_args(argv)
@@ -140,50 +149,63 @@ def main(argv=None):
                                   '--split', split)
                for split in ('val', 'val_ood')}
 
-    # The models.
-    runs = {}
+    # The models: one per method, or one per method and seed.
+    seeds = args.seeds or [None]
+    runs = {}  # (method, seed) -> (config, checkpoint, work dir)
     for method in args.methods:
-        config, work_dir = method_config(args.task, method), osp.join(wd, method)
-        checkpoint = final_checkpoint(work_dir)
-        if args.force or checkpoint is None:
-            demo.run(f'train_{method}', ['tools/train.py', config, '--work-dir', work_dir])
+        for seed in seeds:
+            config = method_config(args.task, method)
+            work_dir = osp.join(wd, method) if seed is None else \
+                osp.join(wd, method, f'seed{seed}')
+            step = f'train_{method}' + ('' if seed is None else f'_seed{seed}')
+            seed_option = [] if seed is None else ['--cfg-options',
+                                                   f'randomness.seed={seed}']
             checkpoint = final_checkpoint(work_dir)
-        runs[method] = (config, checkpoint)
+            if args.force or checkpoint is None:
+                demo.run(step, ['tools/train.py', config, '--work-dir', work_dir,
+                                *seed_option])
+                checkpoint = final_checkpoint(work_dir)
+            runs[(method, seed)] = (config, checkpoint, work_dir)
+    clean_run = runs.get(('clean', seeds[0]))
 
-    if 'clean' in runs:
-        config, checkpoint = runs['clean']
+    if clean_run is not None:
+        config, checkpoint, _ = clean_run
         quality['model_reconstructed'] = demo.metric(
             f'{prefix}_reconstructed', config, checkpoint,
             osp.join(wd, 'generator', f'{prefix}_reconstructed.json'), metric, '--attack',
             RECONSTRUCTION_ATTACK)
 
     # The robustness suite on each model, then one report.
-    suite_dirs = []
-    for method, (config, checkpoint) in runs.items():
-        suite_dir = osp.join(wd, method, 'robustness')
-        code = demo.run(f'suite_{method}', ['tools/test.py', config, checkpoint,
-                                            '--robustness', args.suite, '--work-dir',
-                                            suite_dir], accumulate=True, ok_codes=(0, 3))
+    suite_dirs, names = [], []
+    for (method, seed), (config, checkpoint, work_dir) in runs.items():
+        suite_dir = osp.join(work_dir, 'robustness')
+        step = f'suite_{method}' + ('' if seed is None else f'_seed{seed}')
+        code = demo.run(step, ['tools/test.py', config, checkpoint, '--robustness',
+                               args.suite, '--work-dir', suite_dir], accumulate=True,
+                        ok_codes=(0, 3))
         if code == 3:
             print(f'demo: some suite entries failed for {method} (see '
                   f'{suite_dir}/robustness.md); the report shows the others', flush=True)
         suite_dirs.append(suite_dir)
+        names.append(method)
 
-    if 'clean' in runs:
+    if clean_run is not None:
         # The clean model on real val: the suite's 'clean' entry when it evaluates all
         # of val (as the reconstruction check does), else an evaluation of its own.
-        with open(osp.join(wd, 'clean', 'robustness', 'robustness.json')) as f:
+        with open(osp.join(clean_run[2], 'robustness', 'robustness.json')) as f:
             real = json.load(f).get('clean')
         entry = {e['name']: e for e in load_suite(args.suite).entries}.get('clean', {})
         if real is None or entry.get('num_images') is not None:
-            config, checkpoint = runs['clean']
+            config, checkpoint, _ = clean_run
             real = demo.metric(f'{prefix}_real', config, checkpoint,
                                osp.join(wd, 'generator', f'{prefix}_real.json'), metric)
         quality['model_real'] = float(real)
     with open(osp.join(wd, 'generator', 'quality.json'), 'w') as f:
         json.dump(quality, f, indent=2)
     report = osp.join(wd, 'report.md')
-    demo.run('report', ['tools/report.py', *suite_dirs, '--names', *runs, '--out', report])
+    baseline = ['--baseline', 'clean'] if clean_run is not None else []
+    demo.run('report', ['tools/report.py', *suite_dirs, '--names', *names, *baseline,
+                        '--out', report])
 
     with open(report) as f:
         text = f.read()

@@ -200,50 +200,64 @@ def _seed_groups(names: Sequence[str]) -> Dict[str, List[int]]:
 
 def difference_table(records: Sequence[dict], names: Sequence[str], baseline: str
                      ) -> List[str]:
-    """Lines of the table of differences to the ``baseline`` run of a task.
+    """Lines of the table of differences to the ``baseline`` method of a task.
 
     A cell is ``A - baseline`` with its paired-bootstrap interval; bold where the
-    interval excludes 0. A pair of runs that share no per-image outcomes, or that
-    scored an entry on different images, gets no interval there (the lines after the
-    table say which and why).
+    interval excludes 0. With seeds (several runs of one name) both sides are means
+    over their seeds, per replicate, so the interval is that of the difference of the
+    means over the same resampled images (seed-to-seed spread: see the seed table). A
+    pair of runs that share no per-image outcomes, or that scored an entry on
+    different images, gets no interval there (the lines after the table say which and
+    why).
     """
-    base_index = list(names).index(baseline)
-    base = records[base_index]
+    groups = _seed_groups(names)
+    base_members = groups[baseline]
     columns = task_columns(records)
     keys = [('entry', c) for c in columns] + [('summary', k) for k, _ in SUMMARY_COLUMNS]
     header = [f'method - {baseline}'] + columns + [label for _, label in SUMMARY_COLUMNS]
     rows, notes = [], []
-    for i, (record, name) in enumerate(zip(records, names)):
-        if i == base_index:
+    for name, members in groups.items():
+        if name == baseline:
             continue
-        a, b = record.get('replicates'), base.get('replicates')
-        unpaired = unpaired_units(a, b, columns) if a is not None and b is not None \
-            else {}
+        reps = [records[i].get('replicates') for i in members + base_members]
+        unpaired = {}
+        if None not in reps:
+            for i in members:
+                for j in base_members:
+                    unpaired.update(unpaired_units(records[i]['replicates'],
+                                                   records[j]['replicates'], columns))
         bad_entries = {label.split(' / ')[0] for label in unpaired}
-        if a is None or b is None:
+        paired_runs = None not in reps
+        if not paired_runs:
             notes.append(f'- {name}: no paired intervals: no bootstrap replicates')
-        else:
-            lacking = [n for n, r in ((name, a), (baseline, b)) if r.missing]
-            if lacking:
-                notes.append(f'- {name}: no paired interval where {" or ".join(lacking)} '
-                             'lacks per-image outcomes (a run of an older version)')
+        elif any(r.missing for r in reps):
+            lacking = [n for n, group in ((name, members), (baseline, base_members))
+                       if any(records[i]['replicates'].missing for i in group)]
+            notes.append(f'- {name}: no paired interval where {" or ".join(lacking)} '
+                         'lacks per-image outcomes (a run of an older version)')
         if unpaired:
             notes.append(f'- {name}: not paired (different images), no interval: '
                          + ', '.join(f'{k} ({v})' for k, v in sorted(unpaired.items())))
         row = [name]
         for kind, key in keys:
-            va, vb = _value(record, kind, key), _value(base, kind, key)
-            if va is None or vb is None:
+            va = [_value(records[i], kind, key) for i in members]
+            vb = [_value(records[i], kind, key) for i in base_members]
+            if None in va or None in vb:
                 row.append('-')
                 continue
-            text = f'{va - vb:+.3f}'
-            paired = a is not None and b is not None and not (
-                (kind == 'entry' and key in bad_entries) or
-                (kind == 'summary' and unpaired))
+            text = f'{fmean(va) - fmean(vb):+.3f}'
+            paired = paired_runs and not ((kind == 'entry' and key in bad_entries) or
+                                          (kind == 'summary' and unpaired))
             if paired:
                 field = _field(kind, key)
-                diff = a.fields.get(field, np.nan) - b.fields.get(field, np.nan)
-                interval = percentile_interval(diff, a.weights.level)
+
+                def mean_of(group):
+                    return np.mean([records[i]['replicates'].fields.get(
+                        field, np.full(len(reps[0].fields['clean']), np.nan))
+                        for i in group], axis=0)
+
+                interval = percentile_interval(mean_of(members) - mean_of(base_members),
+                                               reps[0].weights.level)
                 if interval is not None:
                     text += f' [{interval[0]:+.3f}, {interval[1]:+.3f}]'
                     if excludes_zero(interval):
@@ -306,9 +320,6 @@ def merge_report(records: Sequence[dict], names: Optional[Sequence[str]] = None,
     if baseline is not None and baseline not in labels:
         raise ConfigError(f'--baseline {baseline!r} is not among the runs: '
                           f'{sorted(set(labels))}')
-    if baseline is not None and labels.count(baseline) > 1:
-        raise ConfigError(f'--baseline {baseline!r} names {labels.count(baseline)} runs '
-                          '(seeds); pair with one run')
     bootstrap = BootstrapWeights() if bootstrap is None else bootstrap
     tasks = [t for t in TASK_ORDER if any(r['task'] == t for r in records)]
     tasks += sorted({r['task'] for r in records} - set(tasks))

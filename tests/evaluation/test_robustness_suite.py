@@ -564,3 +564,14 @@ def test_strength_check_flags_an_attack_that_has_not_converged(cls_setup, tmp_pa
         load_suite(dict(suite, strength_check=dict(factor=1)))
     with pytest.raises(ConfigError, match=r"strength_check.entries names unknown entries \['nope'\]"):
         load_suite(dict(suite, strength_check=dict(entries=['nope'])))
+    # seeds: runs sharing a name form one row (mean over seeds) and a seed table
+    seeds = merge_report([records[0], records[2], records[0], records[2]],
+                         ['clean', 'pgd', 'clean', 'pgd'], baseline='clean',
+                         bootstrap=weights)['markdown']
+    assert '| clean (2 seeds) |' in seeds and '### Seeds' in seeds
+    seed_rows = [line for line in seeds.split('### Seeds')[1].splitlines()
+                 if line.startswith('| pgd |')]
+    # identical "seeds": no spread across seeds, the images dominate
+    assert seed_rows and '/ 0.000 / ' in seed_rows[0] and '/ images' in seed_rows[0]
+    diff = seeds.split('### Differences to clean')[1]
+    assert '| pgd |' in diff and '[' in diff
