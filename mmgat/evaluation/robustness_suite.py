@@ -179,6 +179,12 @@ class RobustnessSuite:
         start = time.perf_counter()
         self.model.eval()
         self.task = model_task(self.model)
+        kept = self.suite.for_task(self.task).names
+        other = [n for n in self.suite.names if n not in kept]
+        if other:
+            self.log(f'{len(other)} entries are for other tasks than {self.task}, left '
+                     f"out: {', '.join(other)}")
+            self.suite = self.suite.for_task(self.task)
         self.metric = resolve_metric(self.task, self.suite.metric)
         self.generator = self.suite.generator_for(self.task)
         self.seen, self.training_attacks = trained_on(self.suite, self.cfg, self.task)

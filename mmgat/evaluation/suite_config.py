@@ -7,8 +7,10 @@ clean, split, attack, universal, granularity, corruption, or one of your own).
 Keys every entry may set: ``num_images`` (evaluate a fixed subset of the split:
 ``num_images`` evenly spaced images, indices ``floor(i * N / num_images)``, or with
 ``subset='first'`` the first ones; ``None``: all), ``batch_size`` (default: the suite's
-``batch_size``), ``split`` (``'val'`` or ``'val_ood'``; ``'val'`` by default) and
-``family`` (see :mod:`mmgat.evaluation.seen_in_training`). Each kind adds its own keys.
+``batch_size``), ``split`` (``'val'`` or ``'val_ood'``; ``'val'`` by default),
+``family`` (see :mod:`mmgat.evaluation.seen_in_training`) and ``tasks`` (the tasks the
+entry applies to, e.g. ``['segmentation']`` for SegPGD; the suite leaves it out for a
+model of another task; default: all). Each kind adds its own keys.
 
 Suite-level keys: ``batch_size`` (``None``: the config's), ``num_workers`` (``None``,
 the default: each split's dataloader's in the config, since corruptions are CPU work a
@@ -55,7 +57,8 @@ from .kinds.base_kind import entry_int, fail
 from .splits import EVAL_SPLITS
 from .subset_loop import SUBSETS
 
-COMMON_KEYS = ('name', 'kind', 'num_images', 'subset', 'batch_size', 'split', 'family')
+COMMON_KEYS = ('name', 'kind', 'num_images', 'subset', 'batch_size', 'split', 'family',
+               'tasks')
 SUITE_KEYS = ('entries', 'skip', 'entry_options', 'extra_entries', 'batch_size',
               'num_workers', 'metric', 'generator', 'bootstrap', 'strength_check')
 #: Keys of a suite's ``bootstrap`` setting and their defaults.
@@ -92,6 +95,13 @@ def check_entry(entry: Any, index: int, suite_dir: Optional[str] = None) -> dict
     family = entry.get('family')
     if family is not None and not isinstance(family, str):
         fail(where, f'family must be a string, got {family!r}')
+    tasks = entry.get('tasks')
+    if isinstance(tasks, str):
+        tasks = [tasks]
+    if tasks is not None and (not isinstance(tasks, (list, tuple)) or not tasks
+                              or set(tasks) - set(TASKS)):
+        fail(where, f'tasks must be a list of {list(TASKS)}, got {entry.get("tasks")!r}')
+    out['tasks'] = None if tasks is None else list(tasks)
     split = entry.get('split', 'val')
     kind.check_split(entry, split, where)
     if split not in EVAL_SPLITS:
@@ -128,6 +138,14 @@ class Suite:
     @property
     def names(self) -> List[str]:
         return [e['name'] for e in self.entries]
+
+    def for_task(self, task: Optional[str]) -> 'Suite':
+        """The suite without the entries whose ``tasks`` leave out ``task``."""
+        kept = [e for e in self.entries if not e.get('tasks') or task in e['tasks']]
+        return Suite(kept, path=self.path, batch_size=self.batch_size,
+                     num_workers=self.num_workers, metric=self.metric,
+                     generator=self.generator, bootstrap=self.bootstrap,
+                     strength_check=self.strength_check)
 
     def __len__(self) -> int:
         return len(self.entries)

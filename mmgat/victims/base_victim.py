@@ -46,8 +46,9 @@ class BaseVictim:
     The protocol attacks and evaluation use: :attr:`task`, :meth:`channel_order`,
     :meth:`valid_shape`, :meth:`to_pixels` / :meth:`from_pixels`, :meth:`loss`,
     :meth:`normalize`, :meth:`attack_mode`, the masks, and the capabilities
-    :attr:`supports_per_sample_loss` (:meth:`per_sample_loss`) and
-    :attr:`supports_margin_loss` (``margin_loss``, classifiers).
+    :attr:`supports_per_sample_loss` (:meth:`per_sample_loss`),
+    :attr:`supports_margin_loss` (``margin_loss``, classifiers) and
+    :attr:`supports_pixel_logits` (``pixel_logits`` / ``pixel_labels``, segmentors).
 
     Args:
         model (nn.Module): The model; a DDP wrapper is unwrapped.
@@ -64,6 +65,10 @@ class BaseVictim:
     supports_per_sample_loss = False
     #: Whether ``margin_loss(pixels, data_samples, kappa)`` (logit margin) exists.
     supports_margin_loss = False
+    #: Whether ``pixel_logits(pixels, data_samples)`` (``N x K x H x W`` class scores
+    #: in the pixel frame) and ``pixel_labels(data_samples, shape)`` exist (needed by
+    #: the per-pixel attacks SegPGD / CosPGD).
+    supports_pixel_logits = False
 
     def __init__(self,
                  model: nn.Module,

@@ -3,7 +3,9 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
+from mmgat.utils.errors import ConfigError
 from .base_victim import BaseVictim
 
 
@@ -12,6 +14,10 @@ class SegmentorVictim(BaseVictim):
 
     The attack loss is the sum of the segmentor's loss entries (decode head and
     auxiliary heads, e.g. ``decode.loss_ce`` + ``aux.loss_ce``) or of ``loss_keys``.
+
+    Per-pixel attacks (SegPGD, CosPGD, APGD's per-image loss) use
+    :meth:`pixel_logits` and :meth:`pixel_labels`: the decode head's class scores and
+    the ground truth, both in the padded pixel frame.
 
     The background is every pixel whose ground-truth class is in
     ``background_classes``, plus ignored pixels (``ignore_index``, 255 by default and
@@ -33,6 +39,8 @@ class SegmentorVictim(BaseVictim):
 
     task = 'segmentation'
 
+    supports_pixel_logits = True
+
     def __init__(self,
                  model: nn.Module,
                  loss_keys: Optional[Sequence[str]] = None,
@@ -52,6 +60,46 @@ class SegmentorVictim(BaseVictim):
         pre = self.preprocessor
         return (getattr(pre, 'size', None) is not None
                 or getattr(pre, 'size_divisor', None) is not None)
+
+    def pixel_logits(self, pixels: torch.Tensor, data_samples: list) -> torch.Tensor:
+        """Class scores ``N x K x H x W`` at the pixels' (padded) resolution,
+        differentiable w.r.t. ``pixels``.
+
+        mmseg's ``encode_decode`` (backbone, neck, decode head(s) of a cascade) resizes
+        the head's output bilinearly to the metainfo's ``pad_shape``, which is set
+        here to the pixel frame, so the scores are those the training loss compares
+        with the padded ground truth. The whole image is used, also when the model
+        tests with ``mode='slide'``; auxiliary heads are not part of the scores.
+        """
+        height, width = pixels.shape[-2:]
+        metas = [dict(getattr(sample, 'metainfo', {}), img_shape=(height, width),
+                      pad_shape=(height, width)) for sample in data_samples]
+        logits = self.model.encode_decode(self.normalize(pixels), metas)
+        if tuple(logits.shape[-2:]) != (height, width):  # a head that ignores metas
+            head = getattr(self.model, 'decode_head', None)
+            logits = F.interpolate(logits, size=(height, width), mode='bilinear',
+                                   align_corners=getattr(head, 'align_corners', False))
+        return logits.float()
+
+    def pixel_labels(self, data_samples: list, shape: Sequence[int],
+                     device: Optional[torch.device] = None) -> torch.Tensor:
+        """Ground-truth classes ``N x H x W`` (long) in the padded frame ``shape``;
+        the padding and ignored pixels are :attr:`ignore_index`."""
+        labels = []
+        for i, sample in enumerate(data_samples):
+            if 'gt_sem_seg' not in sample:
+                raise ConfigError(f'segmentation sample {i} has no gt_sem_seg: a '
+                                  'per-pixel attack needs the label maps')
+            label = sample.gt_sem_seg.data
+            label = label[0] if label.dim() == 3 else label
+            h, w = self.valid_shape(sample, shape)
+            label = self._fit_label_map(label.long(), (h, w), shape,
+                                        self.ignore_index).clone()
+            # The preprocessor pads with its seg_pad_val, maybe not ignore_index.
+            label[h:, :] = self.ignore_index
+            label[:, w:] = self.ignore_index
+            labels.append(label.to(device=device))
+        return torch.stack(labels)
 
     def background_mask(self, data_samples: list, shape: Sequence[int],
                         device: Optional[torch.device] = None) -> torch.Tensor:

@@ -533,6 +533,17 @@ def test_report_pairs_runs_on_the_same_images(cls_setup, tmp_path):
         report['markdown']
     assert ('- stronger: no paired interval where old lacks per-image outcomes'
             in report['markdown'])
+    # seeds: runs sharing a name form one row (mean over seeds) and a seed table
+    seeds = merge_report([records[0], records[2], records[0], records[2]],
+                         ['clean', 'pgd', 'clean', 'pgd'], baseline='clean',
+                         bootstrap=weights)['markdown']
+    assert '| clean (2 seeds) |' in seeds and '### Seeds' in seeds
+    seed_rows = [line for line in seeds.split('### Seeds')[1].splitlines()
+                 if line.startswith('| pgd |')]
+    # identical "seeds": no spread across seeds, the images dominate
+    assert seed_rows and '/ 0.000 / ' in seed_rows[0] and '/ images' in seed_rows[0]
+    diff = seeds.split('### Differences to clean')[1]
+    assert '| pgd |' in diff and '[' in diff
 
 
 def test_strength_check_flags_an_attack_that_has_not_converged(cls_setup, tmp_path):
@@ -560,18 +571,16 @@ def test_strength_check_flags_an_attack_that_has_not_converged(cls_setup, tmp_pa
     assert 'pgd-strength' not in record['unseen_entries']  # not an attack of its own
     text = (tmp_path / 'robustness.md').read_text()
     assert '## Attack strength check' in text and '**Not converged**: pgd' in text
+    # an entry for another task is left out (no failure, no record)
+    only_seg = dict(suite, strength_check=None, entries=suite['entries'][:1] + [
+        dict(name='seg-only', kind='attack', tasks=['segmentation'],
+             attack=str(ATTACKS_DIR / 'pgd-linf_eps8.py'), num_images=4)])
+    record = RobustnessSuite(model, cfg, only_seg, str(tmp_path / 'tasks'),
+                             progress=False).run()
+    assert list(record['entries']) == ['clean'] and record['complete']
+    with pytest.raises(ConfigError, match="tasks must be a list of"):
+        load_suite(dict(only_seg, entries=[dict(name='x', kind='clean', tasks=['video'])]))
     with pytest.raises(ConfigError, match='strength_check.factor must be an int >= 2'):
         load_suite(dict(suite, strength_check=dict(factor=1)))
     with pytest.raises(ConfigError, match=r"strength_check.entries names unknown entries \['nope'\]"):
         load_suite(dict(suite, strength_check=dict(entries=['nope'])))
-    # seeds: runs sharing a name form one row (mean over seeds) and a seed table
-    seeds = merge_report([records[0], records[2], records[0], records[2]],
-                         ['clean', 'pgd', 'clean', 'pgd'], baseline='clean',
-                         bootstrap=weights)['markdown']
-    assert '| clean (2 seeds) |' in seeds and '### Seeds' in seeds
-    seed_rows = [line for line in seeds.split('### Seeds')[1].splitlines()
-                 if line.startswith('| pgd |')]
-    # identical "seeds": no spread across seeds, the images dominate
-    assert seed_rows and '/ 0.000 / ' in seed_rows[0] and '/ images' in seed_rows[0]
-    diff = seeds.split('### Differences to clean')[1]
-    assert '| pgd |' in diff and '[' in diff

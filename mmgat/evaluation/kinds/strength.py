@@ -119,7 +119,8 @@ def strength_entries(entries: List[dict], setting: Optional[dict]) -> List[dict]
             attack=entry['attack'], attack_options=entry.get('attack_options') or {},
             victim=entry.get('victim'), num_images=num, subset=entry['subset'],
             split=entry['split'], batch_size=entry.get('batch_size'),
-            factor=setting['factor'], threshold=setting['threshold']))
+            tasks=entry.get('tasks'), factor=setting['factor'],
+            threshold=setting['threshold']))
     return out
 
 

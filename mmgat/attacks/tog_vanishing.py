@@ -1,0 +1,97 @@
+"""TOG-vanishing (Chow et al. 2020): make a detector see no objects at all."""
+from typing import Optional
+
+import torch
+from mmengine.structures import InstanceData
+
+from mmgat.registry import ATTACKS
+from mmgat.utils.errors import ConfigError
+from .pgd import PGD
+
+
+def _empty_like(instances) -> InstanceData:
+    """``instances`` with zero rows: every field kept, with its type, dtype and device
+    (``HorizontalBoxes``, masks...), so the loss sees the structure it was built for."""
+    if instances is not None and len(instances) > 0:
+        return instances[:0]
+    if instances is not None and 'bboxes' in instances and 'labels' in instances:
+        return instances
+    return InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))
+
+
+def without_objects(data_samples: list) -> list:
+    """Copies of detection samples whose ``gt_instances`` (and ``gt_ignore_instances``)
+    are empty; the other fields and the metainfo are shared, not copied."""
+    out = []
+    for sample in data_samples:
+        empty = sample.__class__(metainfo=sample.metainfo)
+        for key in sample.keys():
+            empty.set_field(sample.get(key), key)
+        empty.gt_instances = _empty_like(sample.get('gt_instances'))
+        if 'gt_ignore_instances' in sample:
+            empty.gt_ignore_instances = _empty_like(sample.gt_ignore_instances)
+        out.append(empty)
+    return out
+
+
+@ATTACKS.register_module()
+class TOGVanishing(PGD):
+    """Projected gradient *descent* of the detector's loss against empty ground truth.
+
+    Every data sample is copied with an empty ``gt_instances`` (zero boxes and labels,
+    same types), so the detector's own loss assigns every anchor / proposal to the
+    background; descending it makes objects vanish. mmdet trains on images without
+    objects, so this loss is defined and finite: e.g. for Faster R-CNN the RPN and
+    RoI classification losses push everything to background and the box losses are 0;
+    for RetinaNet the focal loss does (it is normalised by ``max(num_pos, eps)``, a
+    tiny count, so its scale is unlike the clean loss; only its direction matters to
+    the signed / normalised steps). The victim's ``loss_keys`` still select the
+    entries. Steps, projection, clipping, mask and NaN handling are PGD's.
+
+    Only detection victims can be attacked; any other raises :class:`ConfigError`.
+
+    Args:
+        eps (float): Budget on the 0-1 scale. Defaults to 8/255.
+        alpha (float): Step size on the 0-1 scale. Defaults to 2/255.
+        steps (int): Number of steps. Defaults to 10.
+        norm (str): ``'linf'`` or ``'l2'``. Defaults to ``'linf'``.
+        random_start (bool): Start from a random point of the eps ball.
+            Defaults to True.
+        mask (str, optional): ``None`` or ``'background'`` (outside the real boxes).
+            Defaults to None.
+        seed (int): Base seed of the random start. Defaults to 0.
+
+    Example:
+        >>> attack = dict(type='mmgat.TOGVanishing', eps=8 / 255, alpha=2 / 255,
+        ...               steps=10)
+        >>> adv = ATTACKS.build(attack)(victim, pixels, samples, iteration=0)
+    """
+
+    # The threat model of PGD (an L-p ball of the pixels).
+    families = ('pgd', )
+
+    def __init__(self,
+                 eps: float = 8 / 255,
+                 alpha: float = 2 / 255,
+                 steps: int = 10,
+                 norm: str = 'linf',
+                 random_start: bool = True,
+                 mask: Optional[str] = None,
+                 seed: int = 0) -> None:
+        super().__init__(eps=eps, alpha=alpha, steps=steps, norm=norm,
+                         random_start=random_start, mask=mask, seed=seed)
+
+    def perturb(self, victim, pixels: torch.Tensor, data_samples: list, *,
+                generator: torch.Generator, iteration: int) -> torch.Tensor:
+        task = getattr(victim, 'task', '')
+        if task != 'detection':
+            raise ConfigError(f'TOGVanishing is a detection attack; '
+                              f'{type(victim).__name__} is a {task or "non-detection"} '
+                              'victim')
+        # The region (mask='background') comes from the real boxes, not the empty ones.
+        empty = without_objects(data_samples)
+        return self._run(victim, pixels, data_samples, generator, heap_size=1,
+                         loss_fn=lambda adv: -victim.loss(adv, empty))
+
+
+__all__ = ['TOGVanishing', 'without_objects']
