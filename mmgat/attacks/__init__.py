@@ -18,6 +18,11 @@ from .feature_attack import FeatureAttack
 from .batch import MODES, attack_batch
 from .attack_file import load_attack_file
 from .pgd import FGSM, PGD
+from .pixel_losses import pixel_cross_entropy, require_pixel_logits
+from .apgd import APGD, APGDTrace, apgd_checkpoints, dlr_loss
+from .seg_pgd import SegPGD
+from .cos_pgd import CosPGD
+from .tog_vanishing import TOGVanishing
 from .shared_pgd import SharedPGD
 from .universal import UniversalPerturbation
 from .perceptual import PerceptualAttack
@@ -34,7 +39,9 @@ __all__ = [
     'seeded_global_rng', 'gradient_ascent', 'loss_gradients', 'finite_rows',
     'drop_non_finite', 'NORMS', 'check_eps', 'check_alpha', 'check_norm',
     'lp_project', 'lp_direction', 'lp_random_start', 'MASK_MODES', 'check_mask_mode',
-    'perturbation_region', 'PGD', 'FGSM', 'SharedPGD', 'UniversalPerturbation',
+    'perturbation_region', 'PGD', 'FGSM', 'APGD', 'APGDTrace', 'apgd_checkpoints',
+    'dlr_loss', 'SegPGD', 'CosPGD', 'TOGVanishing', 'pixel_cross_entropy',
+    'require_pixel_logits', 'SharedPGD', 'UniversalPerturbation',
     'PerceptualAttack', 'ReColor', 'SpatialFlow', 'LatentAttack',
     'LayerActivationAttack', 'AdvBN', 'FeatureStatsPerturbation',
     'perturb_feature_stats'

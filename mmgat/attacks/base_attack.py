@@ -7,8 +7,8 @@ enabled (test loops run under ``no_grad``), randomness seeded by ``(seed, rank,
 iteration)``; a subclass writes only :meth:`BaseAttack.perturb`. What the call returns
 depends on what the attack perturbs, one base class each:
 
-- :class:`~mmgat.attacks.PixelAttack`: pixels (PGD, SharedPGD, universal, ReColor,
-  SpatialFlow, PerceptualAttack);
+- :class:`~mmgat.attacks.PixelAttack`: pixels (PGD, APGD, SegPGD, CosPGD,
+  TOGVanishing, SharedPGD, universal, ReColor, SpatialFlow, PerceptualAttack);
 - :class:`~mmgat.attacks.GeneratorAttack`: pixels re-synthesised through a frozen
   generator (LatentAttack, LayerActivationAttack);
 - :class:`~mmgat.attacks.FeatureAttack`: a perturbation of a layer's output, applied

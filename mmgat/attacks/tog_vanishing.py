@@ -9,17 +9,17 @@ from mmgat.utils.errors import ConfigError
 from .pgd import PGD
 
 
-def _empty_like(instances) -> InstanceData:
+def _empty_like(instances, device: torch.device) -> InstanceData:
     """``instances`` with zero rows: every field kept, with its type, dtype and device
-    (``HorizontalBoxes``, masks...), so the loss sees the structure it was built for."""
-    if instances is not None and len(instances) > 0:
-        return instances[:0]
+    (``HorizontalBoxes``, masks...), so the loss sees the structure it was built for.
+    A sample without instances gets zero ``bboxes`` (float) and ``labels`` (long)."""
     if instances is not None and 'bboxes' in instances and 'labels' in instances:
-        return instances
-    return InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))
+        return instances[:0] if len(instances) else instances
+    return InstanceData(bboxes=torch.zeros(0, 4, device=device),
+                        labels=torch.zeros(0, dtype=torch.long, device=device))
 
 
-def without_objects(data_samples: list) -> list:
+def without_objects(data_samples: list, device: torch.device) -> list:
     """Copies of detection samples whose ``gt_instances`` (and ``gt_ignore_instances``)
     are empty; the other fields and the metainfo are shared, not copied."""
     out = []
@@ -27,9 +27,9 @@ def without_objects(data_samples: list) -> list:
         empty = sample.__class__(metainfo=sample.metainfo)
         for key in sample.keys():
             empty.set_field(sample.get(key), key)
-        empty.gt_instances = _empty_like(sample.get('gt_instances'))
+        empty.gt_instances = _empty_like(sample.get('gt_instances'), device)
         if 'gt_ignore_instances' in sample:
-            empty.gt_ignore_instances = _empty_like(sample.gt_ignore_instances)
+            empty.gt_ignore_instances = _empty_like(sample.gt_ignore_instances, device)
         out.append(empty)
     return out
 
@@ -41,12 +41,13 @@ class TOGVanishing(PGD):
     Every data sample is copied with an empty ``gt_instances`` (zero boxes and labels,
     same types), so the detector's own loss assigns every anchor / proposal to the
     background; descending it makes objects vanish. mmdet trains on images without
-    objects, so this loss is defined and finite: e.g. for Faster R-CNN the RPN and
-    RoI classification losses push everything to background and the box losses are 0;
-    for RetinaNet the focal loss does (it is normalised by ``max(num_pos, eps)``, a
-    tiny count, so its scale is unlike the clean loss; only its direction matters to
-    the signed / normalised steps). The victim's ``loss_keys`` still select the
-    entries. Steps, projection, clipping, mask and NaN handling are PGD's.
+    objects, so this loss is defined, finite and differentiable (checked for mmdet
+    3.3): Faster R-CNN's RPN and RoI classification losses push every anchor and
+    sampled proposal to background and its box losses are 0; RetinaNet's focal loss
+    does the same (normalised by ``max(num_pos, 1) = 1`` per image, so its scale is
+    unlike the clean loss's; the signed / normalised steps only use its direction).
+    The victim's ``loss_keys`` still select the entries. Steps, projection, clipping,
+    mask and NaN handling are PGD's.
 
     Only detection victims can be attacked; any other raises :class:`ConfigError`.
 
@@ -89,7 +90,7 @@ class TOGVanishing(PGD):
                               f'{type(victim).__name__} is a {task or "non-detection"} '
                               'victim')
         # The region (mask='background') comes from the real boxes, not the empty ones.
-        empty = without_objects(data_samples)
+        empty = without_objects(data_samples, pixels.device)
         return self._run(victim, pixels, data_samples, generator, heap_size=1,
                          loss_fn=lambda adv: -victim.loss(adv, empty))
 

@@ -75,6 +75,11 @@ class OutcomeRecorder:
         """Context for ``evaluator.evaluate``: records the COCO matches."""
         return recording_coco_eval(self._coco)
 
+    @property
+    def seconds(self) -> float:
+        """Time spent taking the COCO matches out of COCOeval."""
+        return float(sum(float(m.get('seconds', 0)) for m in self._coco))
+
     def outcomes(self) -> Optional[dict]:
         """The outcome arrays (see the module docstring), or None (``error`` says why)."""
         base = dict(split=np.asarray(self.split), split_size=np.asarray(self.split_size),
@@ -130,7 +135,7 @@ class OutcomeRecorder:
         # Reorder per-image arrays from COCOeval's (sorted ids) to evaluation order.
         to_eval = np.asarray([position[i] for i in matches['img_ids'].tolist()],
                              dtype=np.int64)
-        out = dict(matches)
+        out = {k: v for k, v in matches.items() if k != 'seconds'}
         out['det_image'] = to_eval[matches['det_image']] if len(to_eval) else \
             matches['det_image']
         gt = np.zeros_like(matches['gt_count'])

@@ -16,7 +16,7 @@ from .writers import read_json
 FORMAT = 'mmgat.robustness/1'
 #: The fields of a unit record kept in a single-unit entry's record.
 UNIT_FIELDS = ('status', 'score', 'metrics', 'num_images', 'seconds', 'hash', 'error',
-               'note', 'info', 'ci', 'outcomes', 'outcomes_missing')
+               'note', 'info', 'ci', 'outcomes', 'outcomes_missing', 'outcome_seconds')
 
 
 def store_unit(rec: dict, key: Optional[str], multi: bool, unit: dict) -> None:

@@ -125,6 +125,7 @@ class RobustnessSuite:
         self.outcome_dir = f'{name}_outcomes'
         self._replicates = {}  # (entry, unit key) -> [R] replicate scores
         self._unit_outcomes = None
+        self._outcome_seconds = 0.0
 
     # ------------------------------------------------------------------ public
     def run(self) -> dict:
@@ -158,6 +159,7 @@ class RobustnessSuite:
         # A unit's outcomes are those of its last evaluation.
         self._unit_outcomes = (self.tester.last_outcomes, self.tester.last_outcome_error,
                                (split, len(dataset), indices))
+        self._outcome_seconds += self.tester.last_outcome_seconds
         return out
 
     def victim_options(self, entry: dict, options: Optional[dict]) -> dict:
@@ -259,6 +261,7 @@ class RobustnessSuite:
         start = time.perf_counter()
         info = {}
         self._unit_outcomes = None
+        self._outcome_seconds = 0.0
         try:
             metrics, count = unit.run(desc, info, digest)
             note = None
@@ -269,8 +272,12 @@ class RobustnessSuite:
             result = dict(status='done', score=score, metrics=metrics, num_images=count)
             if note:
                 result['note'] = note
+            start_outcomes = time.perf_counter()
             self._keep_outcomes(entry['name'], unit.key, digest, result,
                                 constant=score if note else None)
+            # what keeping outcomes and intervals cost (inside 'seconds')
+            result['outcome_seconds'] = round(
+                self._outcome_seconds + time.perf_counter() - start_outcomes, 4)
         except KeyboardInterrupt:
             raise
         except Exception as e:  # noqa: BLE001  (recorded; the suite goes on)
@@ -378,8 +385,13 @@ class RobustnessSuite:
         record = self.record()
         if final and self.bootstrap.replicates > 0:
             # Intervals of the derived numbers: once, at the end (R summaries).
+            start = time.perf_counter()
             record['intervals'] = RunReplicates(record, self.work_dir, self.bootstrap,
                                                 cache=self._replicates).intervals()
+            record['intervals']['seconds'] = round(time.perf_counter() - start, 3)
+            record['outcome_seconds'] = round(sum(
+                float(u.get('outcome_seconds') or 0) for e in self.entries.values()
+                for u in unit_records(e).values()), 3)
         write_json_atomic(self.json_path, record)
         write_text_atomic(self.md_path, robustness_markdown(record))
         if final:

@@ -9,6 +9,7 @@ import contextlib
 import copy
 import io
 import logging
+import time
 from functools import partial
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -89,6 +90,7 @@ class SubsetTester:
         #: :attr:`last_outcome_error`).
         self.last_outcomes: Optional[dict] = None
         self.last_outcome_error: Optional[str] = None
+        self.last_outcome_seconds = 0.0
 
     def dataset(self, split: str):
         """The split's dataset (built once) and its dataloader config."""
@@ -182,11 +184,16 @@ class SubsetTester:
                 evaluator.process(data_samples=outputs, data_batch=data_batch)
                 if bar is not None:
                     bar.update(1)
+            start = time.perf_counter()
             recorder.capture(evaluator)
+            capture = time.perf_counter() - start
             with quiet(), recorder.scoring():
                 metrics = evaluator.evaluate(len(indices))
+            start = time.perf_counter()
             self.last_outcomes = recorder.outcomes()
             self.last_outcome_error = recorder.error
+            self.last_outcome_seconds = capture + recorder.seconds + \
+                time.perf_counter() - start
         finally:
             dataset.pipeline = original
             if bar is not None:

@@ -62,6 +62,7 @@ def robustness_markdown(record: dict) -> str:
     name = record.get('config_name') or 'model'
     clean = record.get('clean')
     seen = set(record.get('trained_on') or [])
+    intervals = record.get('intervals') or {}
     out = [f'# Robustness of {name}', '']
     out.append(f"- task: {record.get('task')}; score: {metric} "
                f"(`{record.get('metric')}`, 0-1 scale)")
@@ -72,7 +73,6 @@ def robustness_markdown(record: dict) -> str:
     out.append(f'- trained with: {trained}; seen suite entries: '
                f'{", ".join(sorted(seen)) or "none"}')
     unseen = record.get('unseen_entries') or []
-    intervals = record.get('intervals') or {}
 
     def with_ci(label, field, extra=''):
         text = f'{label} {fmt(record.get(field))}{extra}'
@@ -102,7 +102,11 @@ def robustness_markdown(record: dict) -> str:
                    '(they are computed at the end)')
     total = record.get('total_seconds')
     if total is not None:
-        out.append(f'- time: {total:.0f} s (sum over entries)'
+        cost = ''
+        if record.get('outcome_seconds') is not None and intervals.get('seconds') is not None:
+            cost = (f"; of it {record['outcome_seconds']:.1f} s keeping per-image outcomes, "
+                    f"then {intervals['seconds']:.1f} s for the intervals")
+        out.append(f'- time: {total:.0f} s (sum over entries){cost}'
                    + ('' if record.get('complete') else '; **incomplete**'))
     out.append('')
 
