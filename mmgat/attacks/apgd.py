@@ -1,4 +1,4 @@
-"""Auto-PGD (Croce & Hein, ICML 2020): the step-size-free PGD at the core of AutoAttack."""
+"""Auto-PGD (Croce & Hein, ICML 2020): the step-size-free PGD at AutoAttack's core."""
 import math
 from dataclasses import dataclass
 from typing import Callable, List, Optional
@@ -60,9 +60,10 @@ class APGDTrace:
         step_sizes (Tensor): ``R x T x N`` (restarts, steps, images): the step size
             in 0-255 pixel units (L-inf: per pixel; L2: the step's norm) of step
             ``k -> k + 1``. A halving at checkpoint ``w`` shows from step ``w`` on.
-        losses (Tensor): ``R x (T + 1) x N``: the loss of each iterate ``x_0..x_T``
-            (NaN counted as ``-inf``; at a checkpoint where an image restarts, the
-            loss of its best point, from which the next window counts).
+        losses (Tensor): ``R x (T + 1) x N``: the loss evaluated at each iterate
+            ``x_0..x_T`` (NaN counted as ``-inf``). An image restarted at checkpoint
+            ``w`` continues from its best point, whose loss (the running maximum at
+            ``w``) starts the next window of the rule.
         best_losses (Tensor): ``R x N``: the best loss of each restart.
     """
 
@@ -259,6 +260,8 @@ class APGD(IterativePixelAttack):
                 if step + 1 not in checkpoints:
                     continue
                 window = torch.stack(losses[last_check:])
+                # An image restarted at the last checkpoint counts from its best point.
+                window[0] = torch.where(halved_at_check, best_at_check, window[0])
                 raised = (window[1:] > window[:-1]).sum(dim=0)
                 stalled = raised < RHO * (step + 1 - last_check)
                 no_gain = ~halved_at_check & (best_loss <= best_at_check)
@@ -267,8 +270,6 @@ class APGD(IterativePixelAttack):
                 delta = torch.where(_rows(halve, delta), best_delta, delta)
                 grad = torch.where(_rows(halve, grad), best_grad, grad)
                 finite = finite | halve  # the best point's gradient was finite
-                # The iterate is now the best point: the next window starts from it.
-                losses[-1] = torch.where(halve, best_loss, loss)
                 fresh = halve
                 halved_at_check = halve
                 last_check, best_at_check = step + 1, best_loss.clone()

@@ -5,7 +5,9 @@ LatentAttack, LayerActivationAttack and AdvBN differ in what they optimise, thei
 objective and their update (signed step + projection, per-tensor bounds, Adam); they
 share :func:`gradient_ascent`: gradient of the objective w.r.t. the parameters, an
 optional reduction of the gradients (the universal perturbation's all-reduce), the
-rows whose gradient is NaN / inf zeroed with a warning, then the update.
+rows whose gradient is NaN / inf zeroed with a warning, then the update. APGD keeps a
+per-image state between steps (step sizes, best points, restarts at checkpoints) and
+runs its own loop on the same :func:`loss_gradients` / :func:`drop_non_finite`.
 """
 import warnings
 from typing import Callable, List, Optional, Sequence, Union

@@ -1,0 +1,2 @@
+# SegPGD (Gu et al. 2022), L-inf eps 8/255, 10 steps; segmentation only
+attack = dict(type='mmgat.SegPGD', eps=8 / 255, alpha=2 / 255, steps=10, norm='linf')
