@@ -5,16 +5,21 @@
 # suite only.
 _base_ = ['./unseen_digitscenes.py']
 _small = dict(num_images=24)
+# APGD at 5 steps (the default suite's 10 would add about a minute per detector)
+_apgd = dict(num_images=24, attack_options=dict(steps=5))
 entry_options = {
-    'pgd-linf_eps2': _small,
-    'pgd-linf_eps4': _small,
-    'pgd-linf_eps8': _small,
-    'pgd-l2_eps0.5': _small,
+    'apgd-linf_eps2': _apgd,
+    'apgd-linf_eps4': _apgd,
+    'apgd-linf_eps8': _apgd,
+    'apgd-l2_eps0.5': _apgd,
+    'segpgd-linf_eps8': _small,
+    'cospgd-linf_eps8': _small,
+    'tog-vanishing_linf_eps8': _small,
     'recolor': _small,
     'spatial': _small,
     'perceptual': _small,
     'universal': dict(iters=10),
-    'pgd-linf_eps8_background': _small,
+    'apgd-linf_eps8_background': _apgd,
     'advbn': _small,
     'gat-coarse': _small,
     'gat-mid': _small,

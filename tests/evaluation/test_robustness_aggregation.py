@@ -102,18 +102,21 @@ def test_metrics_per_task_and_overrides():
         resolve_metric('detection', 3)
 
 
+_LP = ['apgd-linf_eps2', 'apgd-linf_eps4', 'apgd-linf_eps8', 'apgd-l2_eps0.5',
+       'segpgd-linf_eps8', 'cospgd-linf_eps8', 'tog-vanishing_linf_eps8']
+
+
+# APGD, SegPGD, CosPGD and TOG share PGD's threat model (an L-p ball of the pixels)
 @pytest.mark.parametrize('config, expected', [
     ('configs/clean/faster-rcnn_r18_clean_digitscenes.py', []),
     ('configs/pgd/faster-rcnn_r18_pgd_digitscenes.py',
-     ['pgd-linf_eps2', 'pgd-linf_eps4', 'pgd-linf_eps8', 'pgd-l2_eps0.5',
-      'pgd-linf_eps8_background']),
+     _LP + ['apgd-linf_eps8_background']),
     # background-only training has not seen full-image PGD
     ('configs/localized/faster-rcnn_r18_localized_digitscenes.py',
-     ['pgd-linf_eps8_background']),
+     ['apgd-linf_eps8_background']),
     ('configs/universal/faster-rcnn_r18_universal_digitscenes.py', ['universal']),
     ('configs/shared/faster-rcnn_r18_shared_digitscenes.py',
-     ['pgd-linf_eps2', 'pgd-linf_eps4', 'pgd-linf_eps8', 'pgd-l2_eps0.5', 'universal',
-      'pgd-linf_eps8_background']),
+     _LP + ['universal', 'apgd-linf_eps8_background']),
     ('configs/advbn/faster-rcnn_r18_advbn_digitscenes.py', ['advbn']),
 ])
 def test_trained_on_maps_training_attacks_to_suite_entries(config, expected):

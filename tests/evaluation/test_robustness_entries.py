@@ -16,10 +16,16 @@ SUITE = str(REPO / 'configs/robustness/unseen_digitscenes.py')
 def test_default_suite_lists_every_kind_and_its_attack_files_resolve():
     suite = load_suite(SUITE)
     assert suite.names == [
-        'clean', 'val_ood', 'pgd-linf_eps2', 'pgd-linf_eps4', 'pgd-linf_eps8',
-        'pgd-l2_eps0.5', 'recolor', 'spatial', 'perceptual', 'universal',
-        'pgd-linf_eps8_background', 'advbn', 'gat-coarse', 'gat-mid', 'gat-fine',
+        'clean', 'val_ood', 'apgd-linf_eps2', 'apgd-linf_eps4', 'apgd-linf_eps8',
+        'apgd-l2_eps0.5', 'segpgd-linf_eps8', 'cospgd-linf_eps8',
+        'tog-vanishing_linf_eps8', 'recolor', 'spatial', 'perceptual', 'universal',
+        'apgd-linf_eps8_background', 'advbn', 'gat-coarse', 'gat-mid', 'gat-fine',
         'granularity', 'corruptions']
+    # the task-specific attacks only for their task
+    assert 'segpgd-linf_eps8' not in suite.for_task('detection').names
+    assert 'tog-vanishing_linf_eps8' in suite.for_task('detection').names
+    assert 'cospgd-linf_eps8' in suite.for_task('segmentation').names
+    assert len(suite.for_task('classification')) == len(suite) - 3
     kinds = {e['name']: e['kind'] for e in suite.entries}
     assert set(kinds.values()) == {'clean', 'split', 'attack', 'universal',
                                    'granularity', 'corruption'}
@@ -27,10 +33,12 @@ def test_default_suite_lists_every_kind_and_its_attack_files_resolve():
     assert by_name['corruptions']['corruptions'] == list(CORRUPTIONS)
     assert by_name['corruptions']['severities'] == [1, 2, 3, 4, 5]
     # attack files are found whatever the working directory (fileDirname)
-    path = by_name['pgd-linf_eps8']['attack']
+    path = by_name['apgd-linf_eps8']['attack']
     assert osp.isabs(path) and osp.isfile(path)
-    attack, victim = resolve_attack(by_name['pgd-linf_eps8_background'])
-    assert attack['mask'] == 'background' and attack['steps'] == 5  # attack_options
+    attack, _ = resolve_attack(by_name['apgd-linf_eps2'])
+    assert attack['type'] == 'mmgat.APGD' and attack['eps'] == pytest.approx(2 / 255)
+    attack, victim = resolve_attack(by_name['apgd-linf_eps8_background'])
+    assert attack['mask'] == 'background' and attack['steps'] == 10  # attack_options
     assert victim == dict(background_classes=[0])
     attack, _ = resolve_attack(by_name['advbn'])
     assert attack['type'] == 'mmgat.AdvBN' and attack['layer'] == 'backbone.layer1'
@@ -47,7 +55,7 @@ def test_inheritance_skip_override_and_extra_entries(tmp_path):
     child.write_text(
         f"_base_ = [{SUITE!r}]\n"
         "skip = ['granularity', 'universal']\n"
-        "entry_options = {'pgd-linf_eps8': dict(num_images=300, attack_options=dict("
+        "entry_options = {'apgd-linf_eps8': dict(num_images=300, attack_options=dict("
         "steps=20)), 'corruptions': dict(corruptions='holdout', severities=[3])}\n"
         "extra_entries = [dict(name='fgsm', kind='attack', "
         "attack='configs/_base_/attacks/fgsm-linf_eps8.py')]\n"
@@ -56,13 +64,14 @@ def test_inheritance_skip_override_and_extra_entries(tmp_path):
     assert 'granularity' not in suite.names and 'universal' not in suite.names
     assert suite.names[-1] == 'fgsm' and suite.batch_size == 4
     by_name = {e['name']: e for e in suite.entries}
-    pgd = by_name['pgd-linf_eps8']
+    pgd = by_name['apgd-linf_eps8']
     assert pgd['num_images'] == 300
     attack, _ = resolve_attack(pgd)
     assert attack['steps'] == 20 and attack['eps'] == pytest.approx(8 / 255)
     assert by_name['corruptions']['corruptions'] == list(HOLDOUT_CORRUPTIONS)
     assert by_name['corruptions']['severities'] == [3]
-    assert by_name['pgd-linf_eps4']['attack_options'] == dict(steps=5)  # untouched
+    assert by_name['apgd-linf_eps4']['attack_options'] == dict(  # untouched
+        steps=10, eps=pytest.approx(4 / 255))
 
 
 @pytest.mark.parametrize('entries, message', [

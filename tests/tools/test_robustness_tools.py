@@ -146,10 +146,10 @@ def test_robustness_suite_end_to_end_on_a_tiny_classifier(run_tool, tmp_path):
     suite = tmp_path / 'small_suite.py'
     suite.write_text(
         f"_base_ = [{str(REPO / 'configs/robustness/unseen_digitscenes.py')!r}]\n"
-        "skip = ['pgd-linf_eps2', 'pgd-linf_eps4', 'pgd-l2_eps0.5', 'recolor', 'spatial',"
-        " 'perceptual', 'gat-coarse', 'gat-mid', 'pgd-linf_eps8_background']\n"
+        "skip = ['apgd-linf_eps2', 'apgd-linf_eps4', 'apgd-l2_eps0.5', 'recolor', 'spatial',"
+        " 'perceptual', 'gat-coarse', 'gat-mid', 'apgd-linf_eps8_background']\n"
         "_small = dict(num_images=8)\n"
-        "entry_options = {'pgd-linf_eps8': dict(attack_options=dict(steps=1), **_small),"
+        "entry_options = {'apgd-linf_eps8': dict(attack_options=dict(steps=2), **_small),"
         " 'universal': dict(iters=2, **_small), 'gat-fine': dict(num_images=4),"
         " 'advbn': dict(attack_options=dict(steps=1), **_small),"
         " 'granularity': dict(num_images=4),"
@@ -165,22 +165,24 @@ def test_robustness_suite_end_to_end_on_a_tiny_classifier(run_tool, tmp_path):
     assert '2 suite entries failed (gat-fine, granularity)' in result.stderr
     record = json.loads((work / 'robustness.json').read_text())
     assert record['task'] == 'classification' and record['metric'] == 'accuracy/top1'
-    assert list(record['entries']) == ['clean', 'val_ood', 'pgd-linf_eps8', 'universal',
+    assert list(record['entries']) == ['clean', 'val_ood', 'apgd-linf_eps8', 'universal',
                                        'advbn', 'gat-fine', 'granularity', 'corruptions']
     status = record['status']
-    assert status['clean'] == status['pgd-linf_eps8'] == status['corruptions'] == 'done'
+    assert status['clean'] == status['apgd-linf_eps8'] == status['corruptions'] == 'done'
     assert status['advbn'] == 'done'
     assert record['entries']['advbn']['attack']['type'] == 'mmgat.AdvBN'
     assert status['gat-fine'] == status['granularity'] == 'failed'
     assert 'missing/generator.pth' in record['entries']['granularity']['error']
     assert record['entries']['clean']['num_images'] == 16
     assert record['corruption']['mPC_count'] == 2 and record['mPC_holdout'] is not None
-    assert record['unseen_entries'] == ['pgd-linf_eps8', 'universal', 'advbn']
+    assert record['unseen_entries'] == ['apgd-linf_eps8', 'universal', 'advbn']
     assert all(s > 0 for s in record['seconds'].values() if s)
     for name in ('robustness.md', 'robustness_attacks.png', 'robustness_severity.png'):
         assert (work / name).is_file()
     log = result.stdout + result.stderr
-    assert '[3/8] pgd-linf_eps8 (attack): top-1' in log
+    assert '[3/8] apgd-linf_eps8 (attack): top-1' in log
+    # the segmentation / detection attacks are left out for a classifier
+    assert '3 entries are for other tasks than classification, left out' in log
     assert 'FAILED' in log
 
     # again: every completed unit is reused, the failed ones are retried (and fail)
@@ -188,7 +190,7 @@ def test_robustness_suite_end_to_end_on_a_tiny_classifier(run_tool, tmp_path):
     assert again.returncode == 3
     assert 'resuming: 9 completed unit(s)' in again.stdout + again.stderr
     second = json.loads((work / 'robustness.json').read_text())
-    assert second['entries']['pgd-linf_eps8'] == record['entries']['pgd-linf_eps8']
+    assert second['entries']['apgd-linf_eps8'] == record['entries']['apgd-linf_eps8']
 
     # --granularity: a suite of one granularity entry
     gran = tmp_path / 'gran'
