@@ -588,3 +588,14 @@ def test_strength_check_flags_an_attack_that_has_not_converged(cls_setup, tmp_pa
         load_suite(dict(suite, strength_check=dict(factor=1)))
     with pytest.raises(ConfigError, match=r"strength_check.entries names unknown entries \['nope'\]"):
         load_suite(dict(suite, strength_check=dict(entries=['nope'])))
+
+
+def test_stronger_attack_doubles_steps_and_adds_a_restart_to_apgd():
+    from mmgat.evaluation.kinds.strength import stronger_attack
+    assert stronger_attack(dict(type='mmgat.APGD', steps=5), 2) == dict(
+        type='mmgat.APGD', steps=10, restarts=2)
+    assert stronger_attack(dict(type='mmgat.APGD', steps=5, restarts=3), 2)['restarts'] == 4
+    # the class default when the config names no steps; PGD has no restarts
+    assert stronger_attack(dict(type='mmgat.PGD'), 3) == dict(type='mmgat.PGD', steps=30)
+    with pytest.raises(ConfigError, match='takes no steps'):
+        stronger_attack(dict(type='mmgat.FGSM'), 2)
