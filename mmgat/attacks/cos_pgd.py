@@ -1,6 +1,5 @@
 """CosPGD (Agnihotri, Jung, Keuper, ICML 2024): PGD on a per-pixel loss weighted by
 how close each pixel's prediction still is to its label."""
-from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -52,16 +51,7 @@ class CosPGD(PGD):
     # The threat model of PGD (an L-p ball of the pixels).
     families = ('pgd', )
 
-    def __init__(self,
-                 eps: float = 8 / 255,
-                 alpha: float = 2 / 255,
-                 steps: int = 10,
-                 norm: str = 'linf',
-                 random_start: bool = True,
-                 mask: Optional[str] = None,
-                 seed: int = 0) -> None:
-        super().__init__(eps=eps, alpha=alpha, steps=steps, norm=norm,
-                         random_start=random_start, mask=mask, seed=seed)
+    # The arguments are PGD's.
 
     def perturb(self, victim, pixels: torch.Tensor, data_samples: list, *,
                 generator: torch.Generator, iteration: int) -> torch.Tensor:

@@ -1,6 +1,5 @@
 """SegPGD (Gu, Zhao, Tresp, Torr, ECCV 2022): PGD on a segmentor's per-pixel loss that
 first pushes the pixels still classified correctly."""
-from typing import Optional
 
 import torch
 
@@ -53,16 +52,7 @@ class SegPGD(PGD):
     # it, and a SegPGD-trained one has seen PGD.
     families = ('pgd', )
 
-    def __init__(self,
-                 eps: float = 8 / 255,
-                 alpha: float = 2 / 255,
-                 steps: int = 10,
-                 norm: str = 'linf',
-                 random_start: bool = True,
-                 mask: Optional[str] = None,
-                 seed: int = 0) -> None:
-        super().__init__(eps=eps, alpha=alpha, steps=steps, norm=norm,
-                         random_start=random_start, mask=mask, seed=seed)
+    # The arguments are PGD's.
 
     def perturb(self, victim, pixels: torch.Tensor, data_samples: list, *,
                 generator: torch.Generator, iteration: int) -> torch.Tensor:

@@ -1,5 +1,4 @@
 """TOG-vanishing (Chow et al. 2020): make a detector see no objects at all."""
-from typing import Optional
 
 import torch
 from mmengine.structures import InstanceData
@@ -71,16 +70,7 @@ class TOGVanishing(PGD):
     # The threat model of PGD (an L-p ball of the pixels).
     families = ('pgd', )
 
-    def __init__(self,
-                 eps: float = 8 / 255,
-                 alpha: float = 2 / 255,
-                 steps: int = 10,
-                 norm: str = 'linf',
-                 random_start: bool = True,
-                 mask: Optional[str] = None,
-                 seed: int = 0) -> None:
-        super().__init__(eps=eps, alpha=alpha, steps=steps, norm=norm,
-                         random_start=random_start, mask=mask, seed=seed)
+    # The arguments are PGD's.
 
     def perturb(self, victim, pixels: torch.Tensor, data_samples: list, *,
                 generator: torch.Generator, iteration: int) -> torch.Tensor:
