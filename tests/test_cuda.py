@@ -22,6 +22,8 @@ PIXEL_ATTACKS = [
     dict(type='mmgat.ReColor', steps=2),
     dict(type='mmgat.SpatialFlow', steps=2),
     dict(type='mmgat.PerceptualAttack', steps=2),
+    dict(type='mmgat.APGD', eps=8 / 255, steps=3),
+    dict(type='mmgat.TOGVanishing', eps=8 / 255, steps=2),
 ]
 
 
@@ -49,6 +51,8 @@ def _batch(task):
 def test_pixel_attacks_on_cuda(models, task, attack):
     from mmgat.attacks import build_attack
     from mmgat.victims import build_victim
+    if attack['type'] == 'mmgat.TOGVanishing' and task != 'det':
+        pytest.skip('a detection attack')
     victim = build_victim(models[task])
     pixels, samples, _ = victim.to_pixels(_batch(task))
     assert pixels.is_cuda
@@ -58,6 +62,26 @@ def test_pixel_attacks_on_cuda(models, task, attack):
     assert not torch.equal(adv, pixels)
     again = build_attack(attack)(victim, pixels, samples, iteration=1)
     torch.testing.assert_close(again, adv, atol=1e-3, rtol=0)
+
+
+@pytest.mark.parametrize('dtype', ['bf16', 'fp16'])
+@pytest.mark.parametrize('task', ['cls', 'det'])
+def test_attacks_under_autocast_on_cuda(models, task, dtype):
+    """tools/test.py --amp / AmpOptimWrapper: the forward under autocast, the bounds
+    exact, the loss still rising."""
+    from mmgat.attacks import build_attack
+    from mmgat.victims import build_victim
+    victim = build_victim(models[task], autocast=dtype)
+    full = build_victim(models[task])
+    pixels, samples, _ = victim.to_pixels(_batch(task))
+    attack = build_attack(dict(type='mmgat.PGD', eps=8 / 255, alpha=2 / 255, steps=3))
+    with victim.attack_mode():
+        adv = attack(victim, pixels, samples, iteration=1)
+        clean, attacked = full.loss(pixels, samples), full.loss(adv, samples)
+    assert adv.dtype == torch.float32
+    assert float((adv - pixels).abs().max()) <= 8 + 1e-3
+    assert float(adv.min()) >= 0 and float(adv.max()) <= 255
+    assert float(attacked) > float(clean)
 
 
 @pytest.mark.parametrize('mode', ['append', 'replace'])

@@ -17,6 +17,7 @@ import json
 import os
 import os.path as osp
 import sys
+from typing import Optional
 
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
@@ -67,6 +68,10 @@ def parse_args(argv=None):
     parser.add_argument('--num-images', type=int,
                         help='--robustness / --granularity: evaluate every entry on this '
                         'many evenly spaced images (default: as the suite says / all)')
+    parser.add_argument(
+        '--amp', nargs='?', const='bf16', choices=['bf16', 'fp16'],
+        help='--attack / --robustness: run the attacks\' forward passes under this '
+        'autocast (default bf16; gradients, budgets and clipping stay float32)')
     parser.add_argument('--show-dir', help='draw predictions into WORK_DIR/TIMESTAMP/'
                         'SHOW_DIR (detection and segmentation)')
     parser.add_argument(
@@ -79,14 +84,17 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def add_attack(cfg, attack_file: str) -> dict:
+def add_attack(cfg, attack_file: str, amp: Optional[str] = None) -> dict:
     """Append an AdversarialHook that attacks every test batch; returns the attack."""
     try:
         attack, victim = load_attack_file(attack_file)
     except ConfigError as e:
         raise ConfigError(f'--attack: {e}') from None
+    victim = dict(victim or {})
+    if amp:
+        victim['autocast'] = amp
     hook = dict(type='mmgat.AdversarialHook', phase='test', attack=attack,
-                test_victim=victim or {})
+                test_victim=victim)
     # Build it now, so that a bad attack config fails before the model is loaded.
     HOOKS.build(copy.deepcopy(hook))
     cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [hook]
@@ -138,7 +146,10 @@ def main(argv=None):
     use_split_for_testing(cfg, args.split)
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)
-    attack = add_attack(cfg, args.attack) if args.attack else None
+    if args.amp and not args.attack:
+        raise ConfigError('--amp applies to the attacks: use it with --attack or '
+                          '--robustness')
+    attack = add_attack(cfg, args.attack, args.amp) if args.attack else None
 
     adapt_distributed(cfg, args.launcher)
     run_cfg = without_training_attacks(cfg)  # e.g. no generator needed to test GAT

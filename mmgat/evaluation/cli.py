@@ -104,7 +104,8 @@ def run_robustness(cfg, args) -> dict:
     runner.load_checkpoint(args.checkpoint, map_location='cpu')
     return RobustnessSuite(runner.model, cfg, suite, cfg.work_dir, name=name,
                            config_path=args.config, checkpoint=args.checkpoint,
-                           plot_files=plot_files).run()
+                           plot_files=plot_files,
+                           autocast=getattr(args, 'amp', None)).run()
 
 
 __all__ = ['run_robustness', 'check_robustness_args', 'generator_from_args',

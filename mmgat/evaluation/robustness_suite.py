@@ -79,6 +79,9 @@ class RobustnessSuite:
         plot_files (dict, optional): plot kind (``'attacks'``, ``'severity'``,
             ``'granularity'``) -> file name in ``work_dir``; a kind left out is not
             drawn. Defaults to ``{name}_attacks.png`` etc.
+        autocast (str, optional): ``'bf16'`` / ``'fp16'``: the attacks' forward
+            passes under this autocast (``tools/test.py --amp``); part of every
+            attack unit's hash, so float32 results are not reused.
 
     What the kinds use of it (the run context): :attr:`model`, :attr:`cfg`,
     :attr:`suite`, :attr:`task`, :attr:`generator`, :attr:`work_dir`,
@@ -96,8 +99,10 @@ class RobustnessSuite:
 
     def __init__(self, model, cfg, suite, work_dir: str, name: str = 'robustness',
                  config_path: Optional[str] = None, checkpoint: Optional[str] = None,
-                 progress: bool = True, plot_files: Optional[dict] = None) -> None:
+                 progress: bool = True, plot_files: Optional[dict] = None,
+                 autocast: Optional[str] = None) -> None:
         self.suite = suite if isinstance(suite, Suite) else load_suite(suite)
+        self.autocast = autocast
         self.model = model
         self.cfg = cfg
         self.work_dir = work_dir
@@ -165,8 +170,11 @@ class RobustnessSuite:
     def victim_options(self, entry: dict, options: Optional[dict]) -> dict:
         """Victim options for the entry's split (``gt_frame`` from its pipeline)."""
         loader = self.cfg.get(eval_keys(entry['split'])[0]) or {}
-        return victim_options_for_pipeline(
+        options = victim_options_for_pipeline(
             self.task, loader.get('dataset', {}).get('pipeline'), options)
+        if self.autocast and 'autocast' not in options:
+            options = dict(options, autocast=self.autocast)
+        return options
 
     def progress_bar(self, total: int, desc: str):
         """An inner progress bar (``.update(n)``, ``.close()``), or None."""

@@ -10,7 +10,7 @@ from mmgat.attacks import MODES, attack_batch, build_attack
 from mmgat.registry import HOOKS
 from mmgat.utils.checks import check_int, is_real
 from mmgat.utils.errors import ConfigError
-from mmgat.victims import build_victim, unwrap_model
+from mmgat.victims import amp_dtype_of, build_victim, unwrap_model
 
 DATA_BATCH = Optional[Union[dict, tuple, list]]
 PHASES = {
@@ -222,9 +222,13 @@ class AdversarialHook(Hook):
                   logger='current')
 
     # ------------------------------------------------------------------ helpers
-    def _victim(self, model, phase: str):
-        """The (cached) victim adapter of the bare model for a phase."""
-        cfg = self.victim_cfg if phase == 'train' else self.test_victim_cfg
+    def _victim(self, model, phase: str, optim_wrapper=None):
+        """The (cached) victim adapter of the bare model for a phase. In training
+        with an ``AmpOptimWrapper`` the attack's forward passes run under the same
+        autocast as the training step (unless the victim options set ``autocast``)."""
+        cfg = dict(self.victim_cfg if phase == 'train' else self.test_victim_cfg)
+        if phase == 'train' and 'autocast' not in cfg:
+            cfg['autocast'] = amp_dtype_of(optim_wrapper)
         key = (id(model), phase == 'train')
         cached = self._victims.get(key)
         if cached is None or cached.model is not model:
@@ -235,7 +239,7 @@ class AdversarialHook(Hook):
     def _attack_batch(self, runner, data_batch: dict, phase: str, mode: str,
                       ratio: float, iteration: int) -> None:
         model = unwrap_model(runner.model)
-        victim = self._victim(model, phase)
+        victim = self._victim(model, phase, getattr(runner, 'optim_wrapper', None))
         if phase not in self._announced and isinstance(data_batch, dict):
             num = len(data_batch['inputs'])
             self._announced.add(phase)

@@ -10,6 +10,7 @@ from mmgat.utils.errors import ConfigError
 from .base_victim import VALID_SHAPE_KEY, BaseVictim, unwrap_model
 from .classifier_victim import ClassifierVictim
 from .detector_victim import DetectorVictim
+from .mixed_precision import amp_dtype_of, check_autocast
 from .pipeline_frame import loads_boxes_after_resize, victim_options_for_pipeline
 from .segmentor_victim import SegmentorVictim
 
@@ -53,11 +54,14 @@ def build_victim(model: nn.Module, **cfg) -> BaseVictim:
             an :class:`mmgat.models.ImageClassifier`, possibly DDP-wrapped.
         **cfg: Keyword arguments of the adapter, e.g. ``loss_keys``,
             ``background_classes``, ``gt_frame`` (detection), ``ignore_index``
-            (segmentation).
+            (segmentation), and ``autocast`` (``'bf16'`` / ``'fp16'``: the model's
+            forward under that autocast, see :mod:`mmgat.victims.mixed_precision`).
 
     Example:
         >>> victim = build_victim(runner.model, loss_keys=None, background_classes=[0])
     """
+    cfg = dict(cfg)
+    dtype = check_autocast(cfg.pop('autocast', None))
     bare = unwrap_model(model)
     cls = victim_class(bare)
     allowed = [name for name in inspect.signature(cls.__init__).parameters
@@ -66,9 +70,12 @@ def build_victim(model: nn.Module, **cfg) -> BaseVictim:
     if unknown:
         raise ConfigError(f'unknown victim option(s) {unknown} for {cls.__name__}; '
                           f'it takes {allowed}')
-    return cls(bare, **cfg)
+    victim = cls(bare, **cfg)
+    victim.autocast_dtype = dtype
+    return victim
 
 
 __all__ = ['BaseVictim', 'DetectorVictim', 'SegmentorVictim', 'ClassifierVictim',
            'build_victim', 'victim_class', 'model_task', 'unwrap_model',
-           'VALID_SHAPE_KEY', 'loads_boxes_after_resize', 'victim_options_for_pipeline']
+           'VALID_SHAPE_KEY', 'loads_boxes_after_resize', 'victim_options_for_pipeline',
+           'check_autocast', 'amp_dtype_of']

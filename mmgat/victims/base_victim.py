@@ -15,6 +15,7 @@ import torch.nn as nn
 from mmengine.model import is_model_wrapper
 
 from mmgat.utils.errors import ConfigError
+from .mixed_precision import autocast
 
 #: Metainfo key that :meth:`BaseVictim.to_pixels` writes into its (copied) data samples:
 #: the image's ``(h, w)`` inside the padded batch. Only the victim's copies carry it.
@@ -65,6 +66,10 @@ class BaseVictim:
     supports_per_sample_loss = False
     #: Whether ``margin_loss(pixels, data_samples, kappa)`` (logit margin) exists.
     supports_margin_loss = False
+    #: The dtype the model's forward runs under (``torch.autocast``); None: float32.
+    #: Set with ``build_victim(model, autocast='bf16')``
+    #: (:mod:`mmgat.victims.mixed_precision`).
+    autocast_dtype: Optional[torch.dtype] = None
     #: Whether ``pixel_logits(pixels, data_samples)`` (``N x K x H x W`` class scores
     #: in the pixel frame) and ``pixel_labels(data_samples, shape)`` exist (needed by
     #: the per-pixel attacks SegPGD / CosPGD).
@@ -211,9 +216,16 @@ class BaseVictim:
         return images
 
     # ------------------------------------------------------------------ model calls
+    def mixed_precision(self, pixels: torch.Tensor):
+        """The autocast the model's forward runs under (:attr:`autocast_dtype`); the
+        pixels, their normalisation and the reduced losses stay float32."""
+        return autocast(pixels.device, self.autocast_dtype)
+
     def loss(self, pixels: torch.Tensor, data_samples: list) -> torch.Tensor:
         """The attack loss: a scalar, differentiable w.r.t. ``pixels``."""
-        losses = self.model.loss(self.normalize(pixels), data_samples)
+        inputs = self.normalize(pixels)
+        with self.mixed_precision(pixels):
+            losses = self.model.loss(inputs, data_samples)
         return self._reduce_losses(losses)
 
     def per_sample_loss(self, pixels: torch.Tensor, data_samples: list,
@@ -250,7 +262,7 @@ class BaseVictim:
 
     def predict(self, pixels: torch.Tensor, data_samples: list) -> list:
         """The model's predictions on ``pixels`` (eval mode, no gradient)."""
-        with torch.no_grad(), self.attack_mode():
+        with torch.no_grad(), self.attack_mode(), self.mixed_precision(pixels):
             return self.model.predict(self.normalize(pixels), data_samples)
 
     @contextmanager

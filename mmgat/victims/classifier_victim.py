@@ -31,7 +31,10 @@ class ClassifierVictim(BaseVictim):
 
     def logits(self, pixels: torch.Tensor, data_samples: list) -> torch.Tensor:
         """Class scores ``N x K`` (differentiable w.r.t. pixels)."""
-        return self.model(self.normalize(pixels), data_samples, mode='tensor').float()
+        inputs = self.normalize(pixels)
+        with self.mixed_precision(pixels):
+            logits = self.model(inputs, data_samples, mode='tensor')
+        return logits.float()
 
     @staticmethod
     def labels(data_samples: list, device: torch.device) -> torch.Tensor:

@@ -74,7 +74,10 @@ class SegmentorVictim(BaseVictim):
         height, width = pixels.shape[-2:]
         metas = [dict(getattr(sample, 'metainfo', {}), img_shape=(height, width),
                       pad_shape=(height, width)) for sample in data_samples]
-        logits = self.model.encode_decode(self.normalize(pixels), metas)
+        inputs = self.normalize(pixels)
+        with self.mixed_precision(pixels):
+            logits = self.model.encode_decode(inputs, metas)
+        logits = logits.float()
         if tuple(logits.shape[-2:]) != (height, width):  # a head that ignores metas
             head = getattr(self.model, 'decode_head', None)
             logits = F.interpolate(logits, size=(height, width), mode='bilinear',

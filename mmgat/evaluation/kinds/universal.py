@@ -52,7 +52,10 @@ def compute_perturbation(ctx, entry: dict, desc: str, digest: str) -> dict:
     loader = sampling_dataloader(ctx.cfg, split, entry['train_batch_size'],
                                  entry['seed'], num_workers=ctx.suite.num_workers)
     pipeline = ctx.cfg[SPLIT_DATALOADERS[split]].dataset.get('pipeline')
-    victim = universal_victim(ctx.model, pipeline, entry['victim'], announce=ctx.log)
+    options = dict(entry['victim'] or {})
+    if getattr(ctx, 'autocast', None) and 'autocast' not in options:
+        options['autocast'] = ctx.autocast  # tools/test.py --amp
+    victim = universal_victim(ctx.model, pipeline, options, announce=ctx.log)
     bar = ctx.progress_bar(entry['iters'], f'{desc} sPGD')
     try:
         losses, epochs = run_spgd(
@@ -116,6 +119,8 @@ class UniversalKind(EntryKind):
 
     def units(self, entry: dict, rec: dict, ctx) -> list:
         spec = dict(ctx.base_spec(entry), **{k: entry[k] for k in UNIVERSAL_DEFAULTS})
+        if getattr(ctx, 'autocast', None):
+            spec['autocast'] = ctx.autocast
         return [Unit(None, spec, partial(evaluate_with_perturbation, ctx, entry))]
 
 
