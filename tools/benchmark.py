@@ -12,6 +12,18 @@ and reports attack_step / train_step (target <= 0.9) and
 pgd_iteration / (K * attack_step + train_step) (target <= 1.1: the hook's own overhead),
 plus peak memory. The numbers in the README come from this command.
 
+    python tools/benchmark.py --methods clean pgd shared universal localized gat advbn \\
+        [--task detection] [--suite-record results/default_suite_clean/robustness.json] \\
+        --out results/benchmark_methods_detection.json
+
+times one training iteration of each method's DigitScenes config of a task (the
+method's AdversarialHook, then the training step) on the same in-memory batches, in
+one process: seconds per iteration and per image the step sees (``mode='append'``
+doubles the batch), the ratio to clean, and the RSS after each method (CPU; on a GPU
+``max_memory_allocated`` per method). ``--suite-record`` adds the suite's throughput
+(images per second per entry kind) from a robustness.json. Writes JSON and a Markdown
+table next to it (the README's table).
+
     python tools/benchmark.py --bootstrap [--bootstrap-images 5000 --replicates 1000]
 
 times instead the bootstrap of COCO AP (AP50 and the mean over IoU thresholds) from
@@ -42,6 +54,12 @@ from mmgat.victims import build_victim
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', nargs='?')
+    parser.add_argument('--methods', nargs='+',
+                        help='time these methods\' configs of --task (no CONFIG)')
+    parser.add_argument('--task', default='detection',
+                        choices=['detection', 'segmentation', 'classification'])
+    parser.add_argument('--suite-record',
+                        help='--methods: a robustness.json for the suite throughput')
     parser.add_argument('--bootstrap', action='store_true',
                         help='time the bootstrap of COCO AP instead (no config)')
     parser.add_argument('--bootstrap-images', type=int, default=5000)
@@ -114,9 +132,135 @@ def bootstrap_benchmark(args) -> dict:
     return result
 
 
+def current_rss_mb() -> float:
+    """The process's resident memory now (Linux), MiB."""
+    try:
+        with open('/proc/self/statm') as f:
+            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+    except OSError:
+        return float('nan')
+
+
+def method_benchmark(args) -> dict:
+    """Seconds per training iteration of each method config of a task (see above)."""
+    import os.path as osp
+    import sys
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from demo import METHODS, method_config
+    unknown = sorted(set(args.methods) - set(METHODS))
+    if unknown:
+        raise ConfigError(f'--methods: unknown {unknown}; expected some of {METHODS}')
+    methods = ['clean'] + [m for m in args.methods if m != 'clean']
+    batches, rows = None, []
+    for method in methods:
+        config = method_config(args.task, method)
+        cfg = load_config(config, args.cfg_options)
+        cfg.work_dir = '/tmp/mmgat_benchmark'
+        cfg.train_dataloader.num_workers = 0
+        cfg.train_dataloader.persistent_workers = False
+        init_default_scope(cfg.get('default_scope', 'mmgat'))
+        runner = Runner.from_cfg(cfg)
+        model, hooks = runner.model, [h for h in runner._hooks
+                                      if type(h).__name__ == 'AdversarialHook']
+        optim_wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
+        if batches is None:  # the clean config's batches serve every method
+            loader = runner.build_dataloader(cfg.train_dataloader)
+            batches = []
+            for batch in loader:
+                batches.append(batch)
+                if len(batches) == 4:
+                    break
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+        model.train()
+        seen = []
+
+        def iteration(i):
+            data = copy.deepcopy(batches[i % len(batches)])
+            for hook in hooks:
+                hook.before_train_iter(runner, i, data)
+            seen.append(len(data['inputs']))
+            model.train_step(data, optim_wrapper)
+            for hook in hooks:
+                hook.after_train_iter(runner, i, data)
+
+        seconds = median_seconds(iteration, args.iters, args.warmup)
+        images = statistics.median(seen)
+        rows.append(dict(method=method, config=config, seconds_per_iter=seconds,
+                         images_per_step=images, seconds_per_image=seconds / images,
+                         memory_mb=peak_memory_mb() if torch.cuda.is_available()
+                         else current_rss_mb()))
+        print(f'{method}: {seconds:.3f} s / iteration, {images} images per step',
+              flush=True)
+        del runner, model, optim_wrapper
+    clean = rows[0]
+    for row in rows:
+        row['iter_over_clean'] = row['seconds_per_iter'] / clean['seconds_per_iter']
+        row['per_image_over_clean'] = row['seconds_per_image'] / clean['seconds_per_image']
+    result = dict(mode='methods', task=args.task, iters=args.iters, warmup=args.warmup,
+                  batch_size=len(batches[0]['inputs']), device=device_name(),
+                  torch=torch.__version__, methods=rows,
+                  peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    if args.suite_record:
+        result['suite'] = suite_throughput(args.suite_record)
+    return result
+
+
+def suite_throughput(path: str) -> dict:
+    """Images per second per entry kind of a robustness.json (units' images / seconds)."""
+    with open(path) as f:
+        record = json.load(f)
+    per_kind = {}
+    for entry in record.get('entries', {}).values():
+        units = entry.get('units') or {None: entry}
+        for unit in units.values():
+            if unit.get('status') == 'done' and unit.get('seconds'):
+                images, seconds = per_kind.get(entry['kind'], (0, 0.0))
+                per_kind[entry['kind']] = (images + unit.get('num_images', 0),
+                                           seconds + unit['seconds'])
+    return dict(source=path, images_per_second={
+        kind: images / seconds for kind, (images, seconds) in per_kind.items()})
+
+
+def device_name() -> str:
+    if torch.cuda.is_available():
+        return f'cuda: {torch.cuda.get_device_name()} (CUDA {torch.version.cuda})'
+    return f'cpu ({torch.get_num_threads()} threads, {platform.processor() or "?"})'
+
+
+def methods_markdown(result: dict) -> str:
+    lines = [f"Training iteration per method ({result['task']}, batch "
+             f"{result['batch_size']}, median of {result['iters']}, {result['device']}, "
+             f"torch {result['torch']}):", '',
+             '| method | s / iteration | images per step | s / image | x clean (iteration) '
+             '| x clean (per image) | memory (MiB) |', '|---|---|---|---|---|---|---|']
+    for row in result['methods']:
+        lines.append(f"| {row['method']} | {row['seconds_per_iter']:.3f} | "
+                     f"{row['images_per_step']:g} | {row['seconds_per_image']:.4f} | "
+                     f"{row['iter_over_clean']:.2f} | {row['per_image_over_clean']:.2f} | "
+                     f"{row['memory_mb']:.0f} |")
+    suite = result.get('suite')
+    if suite:
+        lines += ['', f"Suite throughput ({suite['source']}): " + ', '.join(
+            f'{kind} {rate:.1f} images/s'
+            for kind, rate in suite['images_per_second'].items())]
+    return '\n'.join(lines) + '\n'
+
+
 @exit_on_user_error
 def main():
     args = parse_args()
+    if args.methods:
+        result = method_benchmark(args)
+        text = methods_markdown(result)
+        print(json.dumps(result, indent=2))
+        print(text)
+        if args.out:
+            with open(args.out, 'w') as f:
+                json.dump(result, f, indent=2)
+            with open(args.out.rsplit('.', 1)[0] + '.md', 'w') as f:
+                f.write(text)
+        return
     if args.bootstrap:
         result = bootstrap_benchmark(args)
         print(json.dumps(result, indent=2))
@@ -128,7 +272,7 @@ def main():
                 json.dump(result, f, indent=2)
         return
     if not args.config:
-        raise ConfigError('benchmark.py needs a CONFIG (or --bootstrap)')
+        raise ConfigError('benchmark.py needs a CONFIG (or --methods / --bootstrap)')
     cfg = load_config(args.config, args.cfg_options)
     cfg.work_dir = '/tmp/mmgat_benchmark'
     cfg.train_dataloader.num_workers = 0
