@@ -44,6 +44,7 @@ from .splits import eval_keys
 from .subset_loop import SubsetTester, subset_indices
 from .suite_config import Suite, load_suite
 from .unit_hash import config_hash, file_signature
+from .work_dir_lock import WorkDirLock
 from .writers import robustness_markdown, write_json_atomic
 
 MAX_ERROR = 600
@@ -135,7 +136,8 @@ class RobustnessSuite:
     # ------------------------------------------------------------------ public
     def run(self) -> dict:
         """Run every entry (skipping completed units) and return the record."""
-        with DefaultScope.overwrite_default_scope(self.scope):
+        with WorkDirLock(self.work_dir, self.name), \
+                DefaultScope.overwrite_default_scope(self.scope):
             return self._run()
 
     # ------------------------------------------------------------------ the run context

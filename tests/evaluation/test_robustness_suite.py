@@ -599,3 +599,35 @@ def test_stronger_attack_doubles_steps_and_adds_a_restart_to_apgd():
     assert stronger_attack(dict(type='mmgat.PGD'), 3) == dict(type='mmgat.PGD', steps=30)
     with pytest.raises(ConfigError, match='takes no steps'):
         stronger_attack(dict(type='mmgat.FGSM'), 2)
+
+
+def test_a_work_dir_another_run_writes_is_refused(cls_setup, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from mmgat.evaluation.work_dir_lock import WorkDirLock
+    model, cfg = cls_setup
+    suite = dict(entries=[dict(name='clean', kind='clean', num_images=4)])
+    sleeper = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    try:
+        lock = tmp_path / 'robustness.lock'
+        lock.write_text(json.dumps(dict(host=socket.gethostname(), pid=sleeper.pid,
+                                        since='2026-12-02 10:00:00')))
+        with pytest.raises(ConfigError, match=f'being written by another run: pid '
+                           f'{sleeper.pid} on host {socket.gethostname()} since '
+                           '2026-12-02 10:00:00'):
+            RobustnessSuite(model, cfg, suite, str(tmp_path), progress=False).run()
+        assert not (tmp_path / 'robustness.json').exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # that run is gone: its lock is taken over (with a warning), and released after
+    with pytest.warns(RuntimeWarning, match='is gone; taking it over'):
+        RobustnessSuite(model, cfg, suite, str(tmp_path), progress=False).run()
+    assert (tmp_path / 'robustness.json').exists() and not lock.exists()
+    # a lock of another host cannot be checked: refused, naming the file to delete
+    lock.write_text(json.dumps(dict(host='node-7', pid=1, since='x')))
+    with pytest.raises(ConfigError, match='host node-7 .*delete the lock file'):
+        with WorkDirLock(str(tmp_path)):
+            pass
