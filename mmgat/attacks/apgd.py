@@ -214,7 +214,7 @@ class APGD(IterativePixelAttack):
             losses=torch.stack([r[1] for r in runs]),
             best_losses=torch.stack([r[2] for r in runs]))
         with torch.no_grad():
-            return self._apply(pixels, best_delta, region)
+            return self.perturbed(pixels, best_delta, region)
 
     def _run_once(self, pixels: torch.Tensor, region: torch.Tensor,
                   loss_fn: Callable[[torch.Tensor], torch.Tensor],
@@ -225,7 +225,7 @@ class APGD(IterativePixelAttack):
             delta = self.random_delta(pixels.shape, generator, pixels)
         else:
             delta = torch.zeros_like(pixels)
-        delta = self._settle(delta, pixels, region)
+        delta = self.settled(delta, pixels, region)
         checkpoints = set(apgd_checkpoints(self.steps)[1:])
 
         loss, grad, finite = self._evaluate(pixels, delta, region, loss_fn, 0)
@@ -281,7 +281,7 @@ class APGD(IterativePixelAttack):
         """``(losses [N], gradient, finite [N])`` at ``pixels + delta``; the rows of a
         non-finite gradient are zeroed with a warning, NaN losses become ``-inf``."""
         current = delta.detach().requires_grad_(True)
-        loss = loss_fn(self._apply(pixels, current, region))
+        loss = loss_fn(self.perturbed(pixels, current, region))
         grad, = loss_gradients(loss.sum(), [current])
         with torch.no_grad():
             finite = finite_rows([grad])
@@ -290,23 +290,10 @@ class APGD(IterativePixelAttack):
         return loss, grad, finite
 
     # ----------------------------------------------------------- geometry
-    @staticmethod
-    def _apply(pixels: torch.Tensor, delta: torch.Tensor,
-               region: torch.Tensor) -> torch.Tensor:
-        """The adversarial pixels (differentiable w.r.t. ``delta``)."""
-        return (pixels + delta * region).clamp(0, 255)
-
-    @staticmethod
-    def _settle(delta: torch.Tensor, pixels: torch.Tensor,
-                region: torch.Tensor) -> torch.Tensor:
-        """Keep the perturbation inside the region and [0, 255]; clipping delta
-        itself (as PGD does) keeps a saturated pixel free to move back."""
-        return (pixels + delta * region).clamp(0, 255) - pixels
-
     def _feasible(self, delta: torch.Tensor, pixels: torch.Tensor,
                   region: torch.Tensor) -> torch.Tensor:
         """``P``: onto the eps ball, then into the region and [0, 255]."""
-        return self._settle(self.project(delta), pixels, region)
+        return self.settled(self.project(delta), pixels, region)
 
 
 def _rows(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

@@ -88,20 +88,16 @@ class PGD(IterativePixelAttack):
     def _apply(self, pixels: torch.Tensor, delta: torch.Tensor, region: torch.Tensor,
                heap_size: int) -> torch.Tensor:
         """The adversarial pixels for a perturbation (differentiable w.r.t. delta)."""
-        return (pixels + self._expand(delta, heap_size) * region).clamp(0, 255)
+        return self.perturbed(pixels, self._expand(delta, heap_size), region)
 
-    @staticmethod
-    def _settle(delta: torch.Tensor, pixels: torch.Tensor, region: torch.Tensor,
+    def _settle(self, delta: torch.Tensor, pixels: torch.Tensor, region: torch.Tensor,
                 heap_size: int) -> torch.Tensor:
-        """Keep an unshared perturbation inside the region and [0, 255].
-
-        Clipping delta itself (not only the adversarial image) keeps a saturated
-        pixel free to move back. A shared perturbation cannot be clipped for every
-        member at once, so for heaps only the adversarial images are clipped.
-        """
+        """Keep an unshared perturbation inside the region and [0, 255]
+        (:meth:`settled`). A shared perturbation cannot be clipped for every member
+        at once, so for heaps only the adversarial images are clipped."""
         if heap_size != 1:
             return delta
-        return (pixels + delta * region).clamp(0, 255) - pixels
+        return self.settled(delta, pixels, region)
 
 
 @ATTACKS.register_module()

@@ -69,6 +69,21 @@ class PixelAttack(BaseAttack):
         """Steepest-ascent direction of unit size: sign (L-inf) or L2-normalised."""
         return lp_direction(grad, self.norm)
 
+    @staticmethod
+    def perturbed(pixels: torch.Tensor, delta: torch.Tensor,
+                  region: torch.Tensor) -> torch.Tensor:
+        """The adversarial pixels of one perturbation per image (differentiable
+        w.r.t. ``delta``): ``pixels + delta`` inside the region, clipped to [0, 255]."""
+        return (pixels + delta * region).clamp(0, 255)
+
+    @classmethod
+    def settled(cls, delta: torch.Tensor, pixels: torch.Tensor,
+                region: torch.Tensor) -> torch.Tensor:
+        """The perturbation kept inside the region and [0, 255]. Clipping delta
+        itself (not only the adversarial image) keeps a saturated pixel free to move
+        back."""
+        return cls.perturbed(pixels, delta, region) - pixels
+
     # ----------------------------------------------------------- optimisation
     def uniform_start(self, shape, bound: float, generator: torch.Generator,
                       like: torch.Tensor) -> torch.Tensor:
