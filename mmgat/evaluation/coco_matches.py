@@ -14,7 +14,7 @@ its per-image results over after ``evaluate()``; nothing else of the metric chan
 """
 import contextlib
 import time
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -28,9 +28,11 @@ CHUNK_ELEMENTS = 4_000_000
 
 
 @contextlib.contextmanager
-def recording_coco_eval(store: List[dict]) -> Iterator[List[dict]]:
+def recording_coco_eval(store: List[Tuple[dict, float]]
+                        ) -> Iterator[List[Tuple[dict, float]]]:
     """While active, every ``COCOeval`` of mmdet's ``CocoMetric`` appends
-    :func:`matches_from_coco_eval` of itself to ``store`` after ``evaluate()``."""
+    ``(matches_from_coco_eval(itself), seconds it took)`` to ``store`` after
+    ``evaluate()``."""
     try:
         import mmdet.evaluation.metrics.coco_metric as coco_metric
     except ImportError:  # no mmdet: nothing to record
@@ -44,8 +46,7 @@ def recording_coco_eval(store: List[dict]) -> Iterator[List[dict]]:
             out = super().evaluate(*args, **kwargs)
             start = time.perf_counter()
             matches = matches_from_coco_eval(self)
-            matches['seconds'] = np.asarray(time.perf_counter() - start)
-            store.append(matches)
+            store.append((matches, time.perf_counter() - start))
             return out
 
     coco_metric.COCOeval = RecordingCOCOeval

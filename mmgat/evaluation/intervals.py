@@ -59,6 +59,18 @@ def outcome_path(work_dir: str, unit: dict) -> Optional[str]:
     return rel if osp.isabs(rel) else osp.join(work_dir, rel)
 
 
+def unit_outcomes(work_dir: str, unit: dict) -> Tuple[Optional[dict], Optional[str]]:
+    """``(outcome arrays, None)`` of a completed unit, or ``(None, why there are
+    none)``."""
+    path = outcome_path(work_dir, unit)
+    outcomes = load_outcomes(path) if path else None
+    if outcomes is not None:
+        return outcomes, None
+    return None, unit.get('outcomes_missing') or (
+        'no per-image outcomes (written by an older version)' if path is None
+        else f'outcome file {path} is missing or unreadable')
+
+
 class RunReplicates:
     """Replicate values of every score of one run.
 
@@ -89,12 +101,9 @@ class RunReplicates:
                 cached = cache.get((name, key))
                 outcomes = None
                 if cached is None:
-                    path = outcome_path(work_dir, unit)
-                    outcomes = load_outcomes(path) if path else None
+                    outcomes, why = unit_outcomes(work_dir, unit)
                     if outcomes is None:
-                        self.missing[label] = unit.get('outcomes_missing') or (
-                            'no per-image outcomes (written by an older version?)'
-                            if path is None else f'outcome file {path} is unreadable')
+                        self.missing[label] = why
                         continue
                     try:
                         cached = weights.unit_scores(outcomes, self.metric)
@@ -185,4 +194,4 @@ def unpaired_units(a: RunReplicates, b: RunReplicates, entries: List[str]
 
 
 __all__ = ['BootstrapWeights', 'RunReplicates', 'unpaired_units', 'outcome_path',
-           'SUMMARY_FIELDS']
+           'unit_outcomes', 'SUMMARY_FIELDS']

@@ -61,7 +61,7 @@ class OutcomeRecorder:
         self.image_index = np.asarray(image_index, dtype=np.int64)
         self.img_ids = None if img_ids is None else list(img_ids)
         self._results: Dict[str, list] = {}
-        self._coco: List[dict] = []
+        self._coco: List[tuple] = []  # (matches, seconds) per COCOeval run
         self.error: Optional[str] = None
 
     def capture(self, evaluator) -> None:
@@ -78,7 +78,7 @@ class OutcomeRecorder:
     @property
     def seconds(self) -> float:
         """Time spent taking the COCO matches out of COCOeval."""
-        return float(sum(float(m.get('seconds', 0)) for m in self._coco))
+        return float(sum(seconds for _, seconds in self._coco))
 
     def outcomes(self) -> Optional[dict]:
         """The outcome arrays (see the module docstring), or None (``error`` says why)."""
@@ -121,8 +121,8 @@ class OutcomeRecorder:
         return out
 
     def _coco_arrays(self) -> dict:
-        matches = next((m for m in self._coco if str(m['iou_type']) == 'bbox'),
-                       self._coco[0])
+        runs = [matches for matches, _ in self._coco]
+        matches = next((m for m in runs if str(m['iou_type']) == 'bbox'), runs[0])
         if self.img_ids is None:
             raise ValueError('the COCO image ids of the evaluated images are unknown')
         position = {img_id: i for i, img_id in enumerate(self.img_ids)}
@@ -135,7 +135,7 @@ class OutcomeRecorder:
         # Reorder per-image arrays from COCOeval's (sorted ids) to evaluation order.
         to_eval = np.asarray([position[i] for i in matches['img_ids'].tolist()],
                              dtype=np.int64)
-        out = {k: v for k, v in matches.items() if k != 'seconds'}
+        out = dict(matches)
         out['det_image'] = to_eval[matches['det_image']] if len(to_eval) else \
             matches['det_image']
         gt = np.zeros_like(matches['gt_count'])

@@ -198,6 +198,15 @@ def _seed_groups(names: Sequence[str]) -> Dict[str, List[int]]:
     return groups
 
 
+def _seed_mean(records: Sequence[dict], group: List[int], field: str) -> np.ndarray:
+    """``[R]``: per replicate, the mean of ``field`` over the runs (seeds) of ``group``."""
+    values = []
+    for i in group:
+        reps = records[i]['replicates']
+        values.append(reps.fields.get(field, np.full(reps.weights.replicates, np.nan)))
+    return np.mean(values, axis=0)
+
+
 def difference_table(records: Sequence[dict], names: Sequence[str], baseline: str
                      ) -> List[str]:
     """Lines of the table of differences to the ``baseline`` method of a task.
@@ -250,14 +259,9 @@ def difference_table(records: Sequence[dict], names: Sequence[str], baseline: st
                                           (kind == 'summary' and unpaired))
             if paired:
                 field = _field(kind, key)
-
-                def mean_of(group):
-                    return np.mean([records[i]['replicates'].fields.get(
-                        field, np.full(len(reps[0].fields['clean']), np.nan))
-                        for i in group], axis=0)
-
-                interval = percentile_interval(mean_of(members) - mean_of(base_members),
-                                               reps[0].weights.level)
+                interval = percentile_interval(
+                    _seed_mean(records, members, field)
+                    - _seed_mean(records, base_members, field), reps[0].weights.level)
                 if interval is not None:
                     text += f' [{interval[0]:+.3f}, {interval[1]:+.3f}]'
                     if excludes_zero(interval):

@@ -34,9 +34,9 @@ from mmgat.victims import model_task, victim_options_for_pipeline
 from .aggregation import (entry_status, resolve_metric, score_from_metrics, summarize,
                           unit_records)
 from .bootstrap import percentile_interval
-from .intervals import BootstrapWeights, RunReplicates, outcome_path
+from .intervals import BootstrapWeights, RunReplicates, unit_outcomes
 from .kinds import attack_kinds, get_kind
-from .outcomes import load_outcomes, save_outcomes
+from .outcomes import save_outcomes
 from .progress import SuiteProgress
 from .results import FORMAT, previous_entries, store_unit
 from .seen_in_training import entry_family, trained_on
@@ -191,12 +191,12 @@ class RobustnessSuite:
         start = time.perf_counter()
         self.model.eval()
         self.task = model_task(self.model)
-        kept = self.suite.for_task(self.task).names
-        other = [n for n in self.suite.names if n not in kept]
+        kept = self.suite.for_task(self.task)
+        other = [n for n in self.suite.names if n not in kept.names]
         if other:
             self.log(f'{len(other)} entries are for other tasks than {self.task}, left '
                      f"out: {', '.join(other)}")
-            self.suite = self.suite.for_task(self.task)
+            self.suite = kept
         self.metric = resolve_metric(self.task, self.suite.metric)
         self.generator = self.suite.generator_for(self.task)
         self.seen, self.training_attacks = trained_on(self.suite, self.cfg, self.task)
@@ -321,13 +321,10 @@ class RobustnessSuite:
 
     def _reuse_outcomes(self, name: str, key, unit: dict) -> None:
         """The interval of a unit reused from an earlier run, from its file."""
-        path = outcome_path(self.work_dir, unit)
-        outcomes = load_outcomes(path) if path else None
+        outcomes, why = unit_outcomes(self.work_dir, unit)
         if outcomes is None:
             unit.pop('ci', None)
-            unit['outcomes_missing'] = unit.get('outcomes_missing') or (
-                'no per-image outcomes (written by an older version)' if path is None
-                else f'outcome file {path} is missing or unreadable')
+            unit['outcomes_missing'] = why
             return
         self._unit_interval(name, key, outcomes, unit)
 

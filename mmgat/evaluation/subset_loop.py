@@ -55,20 +55,22 @@ def quiet():
         logger.setLevel(level)
 
 
-def restrict_to(evaluator, dataset, indices) -> None:
-    """Make COCO-style metrics score only the evaluated images (else every other
-    image of the annotation file would count as missed)."""
-    for metric in evaluator.metrics:
-        if hasattr(metric, 'img_ids') and hasattr(metric, '_coco_api'):
-            metric.img_ids = [dataset.get_data_info(i)['img_id'] for i in indices]
-
-
 def image_ids(dataset, indices) -> Optional[List[int]]:
     """The COCO image ids of ``indices`` (None for datasets without ``img_id``)."""
     if not hasattr(dataset, 'get_data_info'):
         return None
     ids = [dataset.get_data_info(i).get('img_id') for i in indices]
     return None if any(i is None for i in ids) else ids
+
+
+def restrict_to(evaluator, dataset, indices, ids: Optional[List[int]] = None) -> None:
+    """Make COCO-style metrics score only the evaluated images (else every other
+    image of the annotation file would count as missed). ``ids``: their
+    :func:`image_ids`, when already known."""
+    for metric in evaluator.metrics:
+        if hasattr(metric, 'img_ids') and hasattr(metric, '_coco_api'):
+            metric.img_ids = list(ids) if ids is not None else [
+                dataset.get_data_info(i)['img_id'] for i in indices]
 
 
 class SubsetTester:
@@ -159,6 +161,7 @@ class SubsetTester:
             dataset.pipeline = Compose(edit(to_builtin(loader_cfg['dataset']['pipeline'])))
         bar = None
         self.last_outcomes, self.last_outcome_error = None, None
+        self.last_outcome_seconds = 0.0
         try:
             loader = torch.utils.data.DataLoader(
                 torch.utils.data.Subset(dataset, indices), batch_size=batch_size,
@@ -167,10 +170,10 @@ class SubsetTester:
             with quiet():
                 evaluator = Evaluator(self.evaluator_cfg(split))
             evaluator.dataset_meta = dataset.metainfo
+            ids = image_ids(dataset, indices)
             if len(indices) < len(dataset):
-                restrict_to(evaluator, dataset, indices)
-            recorder = OutcomeRecorder(split, len(dataset), indices,
-                                       img_ids=image_ids(dataset, indices))
+                restrict_to(evaluator, dataset, indices, ids)
+            recorder = OutcomeRecorder(split, len(dataset), indices, img_ids=ids)
             bar = progress(len(loader)) if progress is not None else None
             for batch_idx, data_batch in enumerate(loader):
                 try:

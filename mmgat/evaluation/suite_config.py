@@ -53,7 +53,7 @@ from mmgat.utils.plain_config import merge, to_builtin
 from .bootstrap import DEFAULT_LEVEL, DEFAULT_REPLICATES, DEFAULT_SEED
 from .kinds import (TASKS, check_generator, check_strength, get_kind, kind_names,
                     strength_entries)
-from .kinds.base_kind import entry_int, fail
+from .kinds.base_kind import entry_int, fail, setting_with_defaults
 from .splits import EVAL_SPLITS
 from .subset_loop import SUBSETS
 
@@ -268,15 +268,7 @@ def check_bootstrap(value) -> dict:
     """A suite's ``bootstrap`` setting with its defaults filled."""
     if value is None:
         return dict(BOOTSTRAP_DEFAULTS)
-    if not isinstance(value, dict):
-        raise ConfigError('robustness suite: bootstrap must be dict(replicates=..., '
-                          f'seed=..., level=...), got {type(value).__name__}')
-    value = to_builtin(value)
-    unknown = sorted(set(value) - set(BOOTSTRAP_DEFAULTS))
-    if unknown:
-        raise ConfigError(f'robustness suite: bootstrap: unknown key(s) {unknown}; it '
-                          f'takes {sorted(BOOTSTRAP_DEFAULTS)}')
-    out = dict(BOOTSTRAP_DEFAULTS, **value)
+    out = setting_with_defaults('bootstrap', value, BOOTSTRAP_DEFAULTS)
     out['replicates'] = entry_int('suite', 'bootstrap.replicates', out['replicates'],
                                   low=0, allow_none=False)
     out['seed'] = entry_int('suite', 'bootstrap.seed', out['seed'], low=0,

@@ -56,6 +56,21 @@ def entry_dict(where: str, key: str, value, allow_none: bool = True) -> Optional
     return to_builtin(value)
 
 
+def setting_with_defaults(name: str, value, defaults: dict) -> dict:
+    """A suite-level setting given as a dict: its keys checked against ``defaults``
+    and the missing ones filled (values are checked by the caller)."""
+    if not isinstance(value, dict):
+        keys = ', '.join(f'{k}=...' for k in defaults)
+        raise ConfigError(f'robustness suite: {name} must be dict({keys}), got '
+                          f'{type(value).__name__}')
+    value = to_builtin(value)
+    unknown = sorted(set(value) - set(defaults))
+    if unknown:
+        raise ConfigError(f'robustness suite: {name}: unknown key(s) {unknown}; it '
+                          f'takes {sorted(defaults)}')
+    return dict(defaults, **value)
+
+
 def check_generator(where: str, value) -> Optional[dict]:
     """``dict(config=..., checkpoint=...)``, or such dicts keyed by task."""
     if value is None:
@@ -138,5 +153,5 @@ def attack_kinds() -> List[str]:
 
 
 __all__ = ['EntryKind', 'Unit', 'TASKS', 'fail', 'entry_int', 'entry_number',
-           'entry_dict', 'check_generator', 'resolve_path', 'kind_names', 'get_kind',
-           'attack_kinds']
+           'entry_dict', 'check_generator', 'setting_with_defaults', 'resolve_path',
+           'kind_names', 'get_kind', 'attack_kinds']

@@ -23,9 +23,8 @@ from mmgat.attacks import attack_class, load_attack_file
 from mmgat.registry import ENTRY_KINDS
 from mmgat.utils.checks import check_int, check_number
 from mmgat.utils.errors import ConfigError
-from mmgat.utils.plain_config import to_builtin
 from .attack import AttackKind, evaluate_under_attack, resolve_attack
-from .base_kind import Unit
+from .base_kind import Unit, setting_with_defaults
 
 #: Defaults of a suite's ``strength_check`` setting.
 STRENGTH_DEFAULTS = dict(num_images=16, factor=2, threshold=0.02, entries=None)
@@ -72,17 +71,8 @@ def check_strength(value) -> Optional[dict]:
     """A suite's ``strength_check`` with its defaults filled (None: off)."""
     if value is None or value is False:
         return None
-    if value is True:
-        value = {}
-    if not isinstance(value, dict):
-        raise ConfigError('robustness suite: strength_check must be dict(num_images=..., '
-                          f'factor=..., threshold=..., entries=...), got {value!r}')
-    value = to_builtin(value)
-    unknown = sorted(set(value) - set(STRENGTH_DEFAULTS))
-    if unknown:
-        raise ConfigError(f'robustness suite: strength_check: unknown key(s) {unknown}; '
-                          f'it takes {sorted(STRENGTH_DEFAULTS)}')
-    out = dict(STRENGTH_DEFAULTS, **value)
+    out = setting_with_defaults('strength_check', {} if value is True else value,
+                                STRENGTH_DEFAULTS)
     prefix = 'robustness suite: strength_check.'
     out['num_images'] = check_int('num_images', out['num_images'], low=1,
                                   allow_none=True, prefix=prefix)
