@@ -79,7 +79,6 @@ def det_model():
     return model
 
 
-
 def cls_model():
     torch.manual_seed(0)
     model = ImageClassifier(
@@ -93,25 +92,32 @@ def cls_model():
     return model
 
 
+def fit_to_batch(model, batch, iters, lr=1e-2):
+    """``model`` fitted to one ``batch`` (``iters`` Adam steps on the sum of its loss
+    entries, seed 0), returned in eval mode."""
+    torch.manual_seed(0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    for _ in range(iters):
+        data = model.data_preprocessor(dict(inputs=list(batch['inputs']),
+                                            data_samples=batch['data_samples']), True)
+        losses = model.loss(data['inputs'], data['data_samples'])
+        loss = sum(sum(v) if isinstance(v, list) else v
+                   for k, v in losses.items() if 'loss' in k)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    return model
+
+
 def trained_classifier(batch, iters=40):
     """The tiny classifier fitted to ``batch`` (a few Adam steps, seconds on a CPU).
 
     A random network's loss hardly moves under a small perturbation; a fitted one has
     a low clean loss that an attack can visibly raise.
     """
-    model = cls_model()
-    torch.manual_seed(0)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    model.train()
-    for _ in range(iters):
-        data = model.data_preprocessor(dict(inputs=list(batch['inputs']),
-                                            data_samples=batch['data_samples']), True)
-        loss = model.loss(data['inputs'], data['data_samples'])['loss_cls']
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.eval()
-    return model
+    return fit_to_batch(cls_model(), batch, iters)
 
 
 class StubVictim:

@@ -123,7 +123,7 @@ def bootstrap_benchmark(args) -> dict:
     weights = bootstrap_weights(args.bootstrap_images, args.replicates)
     result = dict(mode='bootstrap', images=args.bootstrap_images,
                   detections=int(len(matches['det_cat'])), replicates=args.replicates,
-                  device=f'cpu ({platform.processor() or "?"})')
+                  device=device_name())
     for name, iou in (('AP50', 0.5), ('mAP', None)):
         start = time.perf_counter()
         average_precision(matches, weights, iou=iou, max_det=100)
@@ -192,7 +192,6 @@ def method_benchmark(args) -> dict:
                          else current_rss_mb()))
         print(f'{method}: {seconds:.3f} s / iteration, {images} images per step',
               flush=True)
-        del runner, model, optim_wrapper
     clean = rows[0]
     for row in rows:
         row['iter_over_clean'] = row['seconds_per_iter'] / clean['seconds_per_iter']
@@ -208,12 +207,12 @@ def method_benchmark(args) -> dict:
 
 def suite_throughput(path: str) -> dict:
     """Images per second per entry kind of a robustness.json (units' images / seconds)."""
+    from mmgat.evaluation.aggregation import unit_records
     with open(path) as f:
         record = json.load(f)
     per_kind = {}
     for entry in record.get('entries', {}).values():
-        units = entry.get('units') or {None: entry}
-        for unit in units.values():
+        for unit in unit_records(entry).values():
             if unit.get('status') == 'done' and unit.get('seconds'):
                 images, seconds = per_kind.get(entry['kind'], (0, 0.0))
                 per_kind[entry['kind']] = (images + unit.get('num_images', 0),
@@ -319,8 +318,7 @@ def main():
     t_pgd = median_seconds(pgd_iteration, args.iters, args.warmup)
     result = dict(
         config=args.config,
-        device='cuda:' + torch.cuda.get_device_name() if torch.cuda.is_available()
-        else f'cpu ({torch.get_num_threads()} threads, {platform.processor() or "?"})',
+        device=device_name(),
         batch_size=len(batches[0]['inputs']),
         pgd_steps=args.steps,
         train_step_s=t_train,

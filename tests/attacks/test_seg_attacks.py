@@ -15,7 +15,7 @@ from mmgat.attacks.seg_pgd import segpgd_weight
 from mmgat.utils.errors import ConfigError
 from mmgat.victims import SegmentorVictim, build_victim
 from test_pgd import seg_batch, seg_model
-from tiny_models import cls_model
+from tiny_models import cls_model, fit_to_batch
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -51,20 +51,7 @@ def seg_scenes(num=8, size=48, seed=0):
 def trained():
     """``(victim, pixels, samples)``: the tiny segmentor fitted to 8 scenes (200 Adam
     steps, a few seconds; clean mIoU ~0.86 on them)."""
-    model = seg_model()
-    batch = seg_scenes()
-    torch.manual_seed(0)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    model.train()
-    for _ in range(200):
-        data = model.data_preprocessor(dict(inputs=list(batch['inputs']),
-                                            data_samples=batch['data_samples']), True)
-        losses = model.loss(data['inputs'], data['data_samples'])
-        loss = sum(v for k, v in losses.items() if 'loss' in k)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.eval()
+    model = fit_to_batch(seg_model(), seg_scenes(), iters=200)
     victim = build_victim(model)
     pixels, samples, _ = victim.to_pixels(seg_scenes())
     return victim, pixels, samples

@@ -16,7 +16,7 @@ from mmgat.attacks import PGD, TOGVanishing
 from mmgat.attacks.tog_vanishing import without_objects
 from mmgat.utils.errors import ConfigError
 from mmgat.victims import build_victim
-from tiny_models import MEAN, STD, StubVictim, cls_model, det_model
+from tiny_models import MEAN, STD, StubVictim, cls_model, det_model, fit_to_batch
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -72,22 +72,7 @@ def trained():
     def batch():
         return det_batch(sizes=((64, 64), ) * 8, seed=0)
 
-    model = det_model()
-    torch.manual_seed(0)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    model.train()
-    data_batch = batch()
-    for _ in range(100):
-        data = model.data_preprocessor(dict(inputs=list(data_batch['inputs']),
-                                            data_samples=data_batch['data_samples']),
-                                       True)
-        losses = model.loss(data['inputs'], data['data_samples'])
-        loss = sum(sum(v) if isinstance(v, list) else v
-                   for k, v in losses.items() if 'loss' in k)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.eval()
+    model = fit_to_batch(det_model(), batch(), iters=100, lr=1e-3)
     victim = build_victim(model)
     pixels, samples, _ = victim.to_pixels(batch())
     return victim, pixels, samples
