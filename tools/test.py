@@ -8,6 +8,7 @@
     python tools/test.py CONFIG CHECKPOINT --granularity --generator-config GCFG \\
         --generator-checkpoint GCKPT
     bash tools/dist_test.sh CONFIG CHECKPOINT 2
+    bash tools/dist_test.sh CONFIG CHECKPOINT 2 --robustness configs/robustness/unseen_digitscenes.py
 
 The metrics are printed and written to ``WORK_DIR/metrics_<split>.json`` (or ``--out``).
 """
@@ -31,6 +32,7 @@ from mmgat.registry import HOOKS
 from mmgat.utils.checkpoint_files import check_checkpoint_file
 from mmgat.utils.cli import exit_on_user_error
 from mmgat.utils.errors import ConfigError
+from mmgat.utils.ranks import sync
 from mmgat.utils.runner_setup import (adapt_distributed, load_config,
                                       set_local_rank_env, set_work_dir,
                                       without_training_attacks)
@@ -135,12 +137,16 @@ def main(argv=None):
         from mmgat.evaluation.cli import EXIT_ENTRIES_FAILED, run_robustness
         record = run_robustness(cfg, args)
         failed = record.get('failed') or []
-        if failed:
+        if failed and is_main_process():
             # Everything else ran and was written; the exit status tells scripts.
             print(f'error: {len(failed)} suite {"entry" if len(failed) == 1 else "entries"}'
                   f' failed ({", ".join(failed)}); the reasons are in '
                   f'{osp.join(cfg.work_dir, record.get("name", "robustness"))}.json',
                   file=sys.stderr)
+        # torchrun stops every rank when one exits non-zero: none leaves before rank 0
+        # has written and said everything.
+        sync()
+        if failed:
             sys.exit(EXIT_ENTRIES_FAILED)
         return record
     use_split_for_testing(cfg, args.split)

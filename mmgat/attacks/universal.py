@@ -15,6 +15,7 @@ from mmengine.dist import all_reduce, get_world_size
 from mmgat.registry import ATTACKS
 from mmgat.utils.errors import ConfigError
 from mmgat.utils.checks import is_int
+from mmgat.utils.ranks import check_peers
 from .ascent import gradient_ascent
 from .base_attack import derive_seed
 from .lp_budget import check_alpha
@@ -216,6 +217,7 @@ class UniversalPerturbation(PixelAttack):
     @staticmethod
     def _mean_over_ranks(grads: list) -> list:
         if get_world_size() > 1:
+            check_peers('the sPGD update')  # a no-op outside the suite
             for grad in grads:
                 all_reduce(grad, op='mean')
         return grads

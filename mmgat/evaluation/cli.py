@@ -3,11 +3,12 @@ import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config
+from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmgat.utils.errors import ConfigError
-from mmgat.utils.runner_setup import without_training_attacks
+from mmgat.utils.runner_setup import adapt_distributed, without_training_attacks
 from .robustness_suite import RobustnessSuite, granularity_suite
 from .suite_config import load_suite
 
@@ -73,15 +74,15 @@ def check_robustness_args(args) -> None:
     if clashes:
         raise ConfigError(f'{mode} evaluates its own entries (splits, attacks); drop '
                           f'{", ".join(clashes)}')
-    if args.launcher != 'none':
-        raise ConfigError(f'{mode} runs in one process; drop --launcher')
 
 
 def run_robustness(cfg, args) -> dict:
     """Build the Runner (and the model) once, load the checkpoint, run the suite.
 
     The suite is read and checked first, so a malformed one fails before any model
-    is built. Results go to ``cfg.work_dir``.
+    is built. Results go to ``cfg.work_dir``. With ``--launcher`` every rank runs
+    the suite on its share of each unit's images (see
+    :class:`~mmgat.evaluation.RobustnessSuite`).
     """
     check_robustness_args(args)
     if args.granularity:
@@ -99,10 +100,14 @@ def run_robustness(cfg, args) -> dict:
     # The training attacks are not run (nor built: GAT's generator may be absent); the
     # suite still reads them from ``cfg`` to know what the model trained on.
     run_cfg = without_training_attacks(cfg)
+    adapt_distributed(run_cfg, args.launcher)
     runner = (Runner.from_cfg(run_cfg) if 'runner_type' not in run_cfg
               else RUNNERS.build(run_cfg))
     runner.load_checkpoint(args.checkpoint, map_location='cpu')
-    return RobustnessSuite(runner.model, cfg, suite, cfg.work_dir, name=name,
+    # Each rank attacks its own images: no gradient of the parameters is shared, so
+    # the suite uses the module itself, not its DDP wrapper.
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    return RobustnessSuite(model, cfg, suite, cfg.work_dir, name=name,
                            config_path=args.config, checkpoint=args.checkpoint,
                            plot_files=plot_files,
                            autocast=getattr(args, 'amp', None)).run()

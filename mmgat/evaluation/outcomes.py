@@ -43,7 +43,7 @@ def _metric_kind(metric) -> Optional[str]:
 class OutcomeRecorder:
     """Keeps the per-image outcomes of one evaluation.
 
-    Use as: ``recorder.capture(evaluator)`` after the last ``process`` call and
+    Use as: ``recorder.watch(evaluator)`` before ``evaluator.evaluate`` and
     ``with recorder.scoring(): evaluator.evaluate(n)``; then :meth:`outcomes`.
 
     Args:
@@ -64,12 +64,20 @@ class OutcomeRecorder:
         self._coco: List[tuple] = []  # (matches, seconds) per COCOeval run
         self.error: Optional[str] = None
 
-    def capture(self, evaluator) -> None:
-        """Copy each supported metric's per-image results (``evaluate`` clears them)."""
+    def watch(self, evaluator) -> None:
+        """Copy the per-image results each supported metric scores (the list its
+        ``compute_metrics`` gets: under DDP, every rank's, gathered on rank 0)."""
         for metric in evaluator.metrics:
             kind = _metric_kind(metric)
-            if kind in ('accuracy', 'iou') and kind not in self._results:
-                self._results[kind] = list(metric.results)
+            if kind not in ('accuracy', 'iou'):
+                continue
+            compute = metric.compute_metrics
+
+            def recording(results, _compute=compute, _kind=kind):
+                self._results.setdefault(_kind, list(results))
+                return _compute(results)
+
+            metric.compute_metrics = recording
 
     def scoring(self):
         """Context for ``evaluator.evaluate``: records the COCO matches."""

@@ -16,6 +16,11 @@ config, subset, batch size, generator checkpoint stamp, ...) matches a completed
 changed and failed units run again. A unit that raises is recorded with
 ``status='failed'`` and its error, and the suite goes on (``KeyboardInterrupt`` stops
 it; what was done stays).
+
+Under DDP (``tools/test.py --launcher``, ``tools/dist_test.sh``) every rank runs the
+same units in the same order: the images of each unit are split over the ranks, rank
+0 scores them, writes the files and logs, and decides from the JSON what to skip;
+a unit that fails on one rank fails on every rank (:mod:`mmgat.utils.ranks`).
 """
 import logging
 import os.path as osp
@@ -29,7 +34,8 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from mmgat.utils.atomic_write import write_text_atomic
-from mmgat.utils.errors import MmgatError
+from mmgat.utils.errors import ConfigError, MmgatError
+from mmgat.utils.ranks import from_main, is_main, sync
 from mmgat.victims import model_task, victim_options_for_pipeline
 from .aggregation import (entry_status, resolve_metric, score_from_metrics, summarize,
                           unit_records)
@@ -135,10 +141,30 @@ class RobustnessSuite:
 
     # ------------------------------------------------------------------ public
     def run(self) -> dict:
-        """Run every entry (skipping completed units) and return the record."""
-        with WorkDirLock(self.work_dir, self.name), \
-                DefaultScope.overwrite_default_scope(self.scope):
-            return self._run()
+        """Run every entry (skipping completed units) and return the record.
+
+        Under DDP every rank calls it (see the module docstring); rank 0 holds the
+        work dir's lock and writes, and every rank returns the record (the intervals
+        are computed on rank 0 only).
+        """
+        lock = WorkDirLock(self.work_dir, self.name) if is_main() else None
+        refused = None
+        if lock is not None:
+            try:
+                lock.__enter__()
+            except ConfigError as e:
+                refused = str(e)
+        refused = from_main(refused)  # every rank stops with rank 0's reason
+        if refused:
+            raise ConfigError(refused)
+        try:
+            with DefaultScope.overwrite_default_scope(self.scope):
+                record = self._run()
+        finally:
+            if lock is not None:
+                lock.__exit__(None, None, None)
+        sync()  # the files are complete before any rank goes on (or exits)
+        return record
 
     # ------------------------------------------------------------------ the run context
     def base_spec(self, entry: dict) -> dict:
@@ -183,6 +209,8 @@ class RobustnessSuite:
         return self._progress.inner(total, desc) if self._progress else None
 
     def log(self, message: str, level=logging.INFO, warning: bool = False) -> None:
+        if not is_main():  # the ranks run the same units: rank 0 speaks for all
+            return
         print_log(message, logger='current',
                   level=logging.WARNING if warning else level)
 
@@ -200,7 +228,9 @@ class RobustnessSuite:
         self.metric = resolve_metric(self.task, self.suite.metric)
         self.generator = self.suite.generator_for(self.task)
         self.seen, self.training_attacks = trained_on(self.suite, self.cfg, self.task)
-        previous = previous_entries(self.json_path, self._model_id(), self.log)
+        # What rank 0 finds is what every rank skips.
+        previous = from_main(previous_entries(self.json_path, self._model_id(), self.log)
+                             if is_main() else None)
         self._previous_entries = previous
         self._finished = set()
         # every entry in suite order; placeholders until it runs
@@ -210,7 +240,7 @@ class RobustnessSuite:
         self.log(f'robustness suite: {len(entries)} entries on a {self.task} model '
                  f"({self.metric['name']}); results in {self.json_path}"
                  + (f"; trained on {', '.join(self.seen)}" if self.seen else ''))
-        self._progress = SuiteProgress(len(entries), self.show_progress)
+        self._progress = SuiteProgress(len(entries), self.show_progress and is_main())
         self._wall_start = start
         try:
             for index, entry in enumerate(entries):
@@ -305,6 +335,8 @@ class RobustnessSuite:
     def _keep_outcomes(self, name: str, key, digest: str, result: dict,
                        constant: Optional[float] = None) -> None:
         """Write the unit's per-image outcomes next to the JSON and its interval."""
+        if not is_main():  # the outcomes were gathered and are written on rank 0
+            return
         outcomes, error, images = self._unit_outcomes or (None, None, None)
         if outcomes is None and constant is not None and images is not None:
             split, size, indices = images  # the same score on every resample
@@ -321,6 +353,8 @@ class RobustnessSuite:
 
     def _reuse_outcomes(self, name: str, key, unit: dict) -> None:
         """The interval of a unit reused from an earlier run, from its file."""
+        if not is_main():
+            return
         outcomes, why = unit_outcomes(self.work_dir, unit)
         if outcomes is None:
             unit.pop('ci', None)
@@ -390,6 +424,8 @@ class RobustnessSuite:
 
     def _save(self, final: bool = False) -> dict:
         record = self.record()
+        if not is_main():
+            return record
         if final and self.bootstrap.replicates > 0:
             # Intervals of the derived numbers: once, at the end (R summaries).
             start = time.perf_counter()

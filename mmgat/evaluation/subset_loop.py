@@ -15,12 +15,14 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 from mmengine.dataset import Compose
+from mmengine.dist import get_dist_info
 from mmengine.evaluator import Evaluator
 from mmengine.logging import MMLogger
 from mmengine.registry import DATASETS, FUNCTIONS
 
 from mmgat.utils.errors import ConfigError
 from mmgat.utils.plain_config import to_builtin
+from mmgat.utils.ranks import RankFailure, agree_on_failure, rank_shard
 from .outcomes import OutcomeRecorder
 from .splits import eval_keys
 
@@ -71,6 +73,42 @@ def restrict_to(evaluator, dataset, indices, ids: Optional[List[int]] = None) ->
         if hasattr(metric, 'img_ids') and hasattr(metric, '_coco_api'):
             metric.img_ids = list(ids) if ids is not None else [
                 dataset.get_data_info(i)['img_id'] for i in indices]
+
+
+#: The key a metric's scoring failure comes back under (see :func:`guard_scoring`).
+SCORING_FAILED = 'mmgat_scoring_failed'
+
+
+def guard_scoring(evaluator) -> list:
+    """Make each metric's ``compute_metrics`` return its error instead of raising.
+
+    Rank 0 scores alone and then broadcasts the metrics: raising there would leave the
+    other ranks waiting in that broadcast. The error text travels in the metrics
+    (:data:`SCORING_FAILED`); the exceptions themselves are appended to the returned
+    list (on rank 0) for :func:`raise_scoring_failure`.
+    """
+    failures = []
+    for metric in evaluator.metrics:
+        compute = metric.compute_metrics
+
+        def guarded(results, _compute=compute):
+            try:
+                return _compute(results)
+            except Exception as e:  # noqa: BLE001  (re-raised on every rank)
+                failures.append(e)
+                return {SCORING_FAILED: f'{type(e).__name__}: {e}'}
+
+        metric.compute_metrics = guarded
+    return failures
+
+
+def raise_scoring_failure(metrics: dict, failures: list) -> None:
+    """Raise the scoring error (rank 0's own exception; its text elsewhere)."""
+    texts = [v for k, v in metrics.items() if k.split('/')[-1] == SCORING_FAILED]
+    if failures:
+        raise failures[0]
+    if texts:
+        raise RankFailure(f'scoring failed on rank 0: {texts[0]}')
 
 
 class SubsetTester:
@@ -141,7 +179,9 @@ class SubsetTester:
         """Test the model on ``indices`` of ``split``; returns ``(metrics, n)``.
 
         The per-image outcomes of the evaluation are left in :attr:`last_outcomes`
-        (:mod:`mmgat.evaluation.outcomes`).
+        (:mod:`mmgat.evaluation.outcomes`; on rank 0 only). Under DDP each rank runs
+        its share of ``indices`` (:func:`mmgat.utils.ranks.rank_shard`, batches of
+        ``batch_size`` per rank) and every rank gets the metrics of all of them.
 
         Args:
             indices: Image indices (None: all).
@@ -156,6 +196,7 @@ class SubsetTester:
         dataset, loader_cfg = self.dataset(split)
         if indices is None:
             indices = list(range(len(dataset)))
+        rank, world_size = get_dist_info()
         original = dataset.pipeline
         if edit is not None:
             dataset.pipeline = Compose(edit(to_builtin(loader_cfg['dataset']['pipeline'])))
@@ -163,9 +204,10 @@ class SubsetTester:
         self.last_outcomes, self.last_outcome_error = None, None
         self.last_outcome_seconds = 0.0
         try:
+            # This rank's images; the evaluator gathers every rank's results in order.
             loader = torch.utils.data.DataLoader(
-                torch.utils.data.Subset(dataset, indices), batch_size=batch_size,
-                shuffle=False, num_workers=self.workers_for(split),
+                torch.utils.data.Subset(dataset, rank_shard(indices, rank, world_size)),
+                batch_size=batch_size, shuffle=False, num_workers=self.workers_for(split),
                 collate_fn=self.collate(loader_cfg))
             with quiet():
                 evaluator = Evaluator(self.evaluator_cfg(split))
@@ -175,28 +217,35 @@ class SubsetTester:
                 restrict_to(evaluator, dataset, indices, ids)
             recorder = OutcomeRecorder(split, len(dataset), indices, img_ids=ids)
             bar = progress(len(loader)) if progress is not None else None
-            for batch_idx, data_batch in enumerate(loader):
-                try:
-                    if before_batch is not None:
-                        before_batch(batch_idx, data_batch)
-                    with torch.no_grad():
-                        outputs = self.model.test_step(data_batch)
-                finally:
-                    if after_batch is not None:
-                        after_batch(batch_idx, data_batch)
-                evaluator.process(data_samples=outputs, data_batch=data_batch)
-                if bar is not None:
-                    bar.update(1)
-            start = time.perf_counter()
-            recorder.capture(evaluator)
-            capture = time.perf_counter() - start
+            error = None
+            try:
+                for batch_idx, data_batch in enumerate(loader):
+                    try:
+                        if before_batch is not None:
+                            before_batch(batch_idx, data_batch)
+                        with torch.no_grad():
+                            outputs = self.model.test_step(data_batch)
+                    finally:
+                        if after_batch is not None:
+                            after_batch(batch_idx, data_batch)
+                    evaluator.process(data_samples=outputs, data_batch=data_batch)
+                    if bar is not None:
+                        bar.update(1)
+            except Exception as e:  # noqa: BLE001  (raised below, on every rank)
+                error = e
+            # Before the evaluator's collective: a rank that failed fails the unit
+            # everywhere, instead of leaving the others waiting for its results.
+            agree_on_failure(error, 'the evaluation')
+            recorder.watch(evaluator)
+            failures = guard_scoring(evaluator)
             with quiet(), recorder.scoring():
                 metrics = evaluator.evaluate(len(indices))
+            raise_scoring_failure(metrics, failures)
             start = time.perf_counter()
-            self.last_outcomes = recorder.outcomes()
-            self.last_outcome_error = recorder.error
-            self.last_outcome_seconds = capture + recorder.seconds + \
-                time.perf_counter() - start
+            if rank == 0:  # the gathered results are scored (and kept) there
+                self.last_outcomes = recorder.outcomes()
+                self.last_outcome_error = recorder.error
+            self.last_outcome_seconds = recorder.seconds + time.perf_counter() - start
         finally:
             dataset.pipeline = original
             if bar is not None:

@@ -14,6 +14,7 @@ from mmengine.runner import Runner
 
 from mmgat.utils.atomic_write import torch_save_atomic
 from mmgat.utils.errors import ConfigError
+from mmgat.utils.ranks import RankFailure, agree_on_failure, checking_peers, gather
 from mmgat.victims import build_victim, model_task, victim_options_for_pipeline
 from .splits import SPLIT_DATALOADERS
 
@@ -60,28 +61,50 @@ def run_spgd(victim, dataloader, attack, iters: int,
 
     Cycles over ``dataloader`` (a new order every epoch when its sampler has
     ``set_epoch``) and calls ``attack`` on each batch: one signed-gradient update each.
+    Under DDP every rank takes its part of each batch (the dataloader's sampler splits
+    them), the update all-reduces the gradient, and the ranks agree after loading each
+    batch and before each all-reduce, so a rank that fails stops all of them
+    (:mod:`mmgat.utils.ranks`).
 
     Returns:
-        tuple: ``(losses, epochs)``: the loss at each perturbed batch and the number
-        of (started) passes over the dataset.
+        tuple: ``(losses, epochs)``: the loss at each perturbed batch (this rank's) and
+        the number of (started) passes over the dataset.
     """
     if len(dataloader) == 0:
         raise ConfigError('sPGD: the dataset is empty')
     losses = []
     epoch = 0
-    while len(losses) < iters:
-        sampler = getattr(dataloader, 'sampler', None)
-        if hasattr(sampler, 'set_epoch'):
-            sampler.set_epoch(epoch)  # a new order every epoch
-        for data_batch in dataloader:
-            pixels, samples, _ = victim.to_pixels(data_batch)
-            attack(victim, pixels, samples, iteration=len(losses))
-            losses.append(attack.last_loss)
-            if on_update is not None:
-                on_update(attack.last_loss)
-            if len(losses) >= iters:
-                break
-        epoch += 1
+    with checking_peers():
+        while len(losses) < iters:
+            sampler = getattr(dataloader, 'sampler', None)
+            if hasattr(sampler, 'set_epoch'):
+                sampler.set_epoch(epoch)  # a new order every epoch
+            batches, start = iter(dataloader), len(losses)
+            while len(losses) < iters:
+                pixels = samples = error = None
+                try:
+                    pixels, samples, _ = victim.to_pixels(next(batches))
+                    ended = False
+                except StopIteration:
+                    ended = True
+                except Exception as e:  # noqa: BLE001  (every rank is told, then raised)
+                    ended, error = False, e
+                agree_on_failure(error, 'sPGD (loading a batch)')
+                if any(gather(ended)):  # ranks may hold different numbers of batches
+                    if len(losses) == start:
+                        raise ConfigError('sPGD: a rank has no training batch')
+                    break
+                try:
+                    attack(victim, pixels, samples, iteration=len(losses))
+                except RankFailure:
+                    raise
+                except Exception as e:  # noqa: BLE001
+                    # where the other ranks check before their all-reduce
+                    agree_on_failure(e, 'sPGD (an update)')
+                losses.append(attack.last_loss)
+                if on_update is not None:
+                    on_update(attack.last_loss)
+            epoch += 1
     return losses, epoch
 
 

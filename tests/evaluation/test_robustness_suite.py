@@ -432,7 +432,7 @@ def test_coco_outcomes_recompute_the_metric(det_setup):
                                 pred_instances=dict(bboxes=boxes, labels=labels,
                                                     scores=scores)))
         evaluator.process(samples)
-        recorder.capture(evaluator)
+        recorder.watch(evaluator)
         with recorder.scoring():
             metrics = evaluator.evaluate(len(indices))
     outcomes = recorder.outcomes()

@@ -17,6 +17,7 @@ from typing import Optional
 
 from mmgat.registry import ENTRY_KINDS
 from mmgat.utils import safe_torch_load
+from mmgat.utils.ranks import from_main, is_main, sync, world
 from ..pipeline_edits import insert_before_packing
 from ..splits import SPLIT_DATALOADERS
 from ..universal import (perturbation_record, run_spgd, sampling_dataloader,
@@ -42,6 +43,24 @@ def saved_perturbation(path: str, digest: str) -> Optional[dict]:
     return record
 
 
+def rank_batch_size(ctx, entry: dict) -> Optional[int]:
+    """Each rank's part of an sPGD batch: the entry's ``train_batch_size`` (or the
+    split's dataloader's) is the batch of one update, split over the ranks, so N ranks
+    update on the same images as one process; when N does not divide it, every rank
+    takes the whole size (N times the images per update), with a warning."""
+    size = world()
+    batch = entry['train_batch_size']
+    if size <= 1:
+        return batch
+    if batch is None:
+        batch = int(ctx.cfg[SPLIT_DATALOADERS[entry['train_split']]].get('batch_size', 1))
+    if batch % size:
+        ctx.log(f"  {entry['name']}: sPGD batch {batch} does not split over {size} ranks;"
+                f' each rank takes {batch} images per update', warning=True)
+        return batch
+    return batch // size
+
+
 def compute_perturbation(ctx, entry: dict, desc: str, digest: str) -> dict:
     """sPGD on the entry's training split, with a progress bar over the updates."""
     from mmgat.attacks import UniversalPerturbation
@@ -49,8 +68,9 @@ def compute_perturbation(ctx, entry: dict, desc: str, digest: str) -> dict:
     attack = UniversalPerturbation(eps=entry['eps'], alpha=entry['alpha'],
                                    norm=entry['norm'], size=entry['size'],
                                    seed=entry['seed'])
-    loader = sampling_dataloader(ctx.cfg, split, entry['train_batch_size'],
-                                 entry['seed'], num_workers=ctx.suite.num_workers)
+    batch_size = rank_batch_size(ctx, entry)
+    loader = sampling_dataloader(ctx.cfg, split, batch_size, entry['seed'],
+                                 num_workers=ctx.suite.num_workers)
     pipeline = ctx.cfg[SPLIT_DATALOADERS[split]].dataset.get('pipeline')
     options = dict(entry['victim'] or {})
     if getattr(ctx, 'autocast', None) and 'autocast' not in options:
@@ -73,10 +93,13 @@ def evaluate_with_perturbation(ctx, entry: dict, desc: str, info: dict, digest: 
     """sPGD (or the perturbation saved by a previous run of this unit), then the split
     with the perturbation added to every image."""
     path = osp.join(ctx.work_dir, f'{entry["name"]}_perturbation.pth')
-    record = saved_perturbation(path, digest)
+    # Rank 0 decides (and its file is what every rank then reads).
+    record = from_main(saved_perturbation(path, digest) if is_main() else None)
     if record is None:
         record = compute_perturbation(ctx, entry, desc, digest)
-        save_perturbation(record, path)
+        if is_main():
+            save_perturbation(record, path)
+        sync()  # the evaluation's pipeline reads the file on every rank
     else:
         ctx.log(f'  {desc}: reusing the perturbation in {path}')
     losses = record['losses']
