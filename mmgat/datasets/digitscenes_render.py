@@ -3,8 +3,11 @@
 Pure numpy / OpenCV (no torch, no OpenMMLab imports), so that the generator runs
 anywhere and in worker processes cheaply. Two kinds of samples are rendered:
 
-* :func:`render_scene` - a ``size`` x ``size`` RGB scene with 2-5 digits, an
-  instance map and a semantic label map (0 = background, digit ``d`` -> ``d + 1``).
+* :func:`render_scene` - a ``size`` x ``size`` (or ``(height, width)``) RGB scene with
+  2-5 digits, an instance map and a semantic label map (0 = background, digit ``d`` ->
+  ``d + 1``). Texture and digit scales follow the shorter side, so a 256 x 512 scene
+  looks like two 256 x 256 ones side by side (without the seam); square scenes are
+  byte-identical to those of generator version 1.1.
 * :func:`render_cls_sample` - a small image with one roughly centred digit and its
   binary foreground mask.
 
@@ -19,7 +22,7 @@ Example:
 """
 import colorsys
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import cv2
 import numpy as np
@@ -84,9 +87,26 @@ def _sample_hue(rng: np.random.Generator, hue_family: str) -> float:
 
 # --------------------------------------------------------------------------- backgrounds
 
-def _coords(size: int) -> Tuple[np.ndarray, np.ndarray]:
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+Size = Union[int, Tuple[int, int]]
+
+
+def scene_shape(size: Size) -> Tuple[int, int]:
+    """``(height, width)`` of a scene given as a side or as ``(height, width)``."""
+    if isinstance(size, (tuple, list)):
+        h, w = size
+        return int(h), int(w)
+    return int(size), int(size)
+
+
+def _coords(size: Size) -> Tuple[np.ndarray, np.ndarray]:
+    h, w = scene_shape(size)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     return yy, xx
+
+
+def _side(size: Size) -> int:
+    """The length that texture and glyph scales follow: the shorter side."""
+    return min(scene_shape(size))
 
 
 def _rotated(rng, size):
@@ -104,50 +124,56 @@ def _tex_gradient(rng, size):
 
 def _tex_stripes(rng, size):
     u, _ = _rotated(rng, size)
-    period = rng.uniform(0.05, 0.2) * size
+    period = rng.uniform(0.05, 0.2) * _side(size)
     duty = rng.uniform(0.3, 0.7)
     return ((u / period + rng.uniform()) % 1.0 < duty).astype(np.float32)
 
 
 def _tex_checkers(rng, size):
     u, v = _rotated(rng, size)
-    cell = rng.uniform(0.05, 0.2) * size
+    cell = rng.uniform(0.05, 0.2) * _side(size)
     return ((np.floor(u / cell) + np.floor(v / cell)) % 2).astype(np.float32)
 
 
 def _tex_blotches(rng, size):
+    h, w = scene_shape(size)
+    side = _side(size)
     grid = int(rng.integers(3, 8))
-    low = rng.random((grid, grid)).astype(np.float32)
-    t = cv2.resize(low, (size, size), interpolation=cv2.INTER_CUBIC)
-    t = cv2.GaussianBlur(t, (0, 0), size / (2.5 * grid))
+    # As many cells along each side as its length asks for: blotches stay round.
+    low = rng.random((round(grid * h / side), round(grid * w / side))).astype(np.float32)
+    t = cv2.resize(low, (w, h), interpolation=cv2.INTER_CUBIC)
+    t = cv2.GaussianBlur(t, (0, 0), side / (2.5 * grid))
     return (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
 
 
 def _tex_rings(rng, size):
     yy, xx = _coords(size)
-    cy, cx = rng.uniform(-0.25, 1.25, 2) * size
+    cy, cx = rng.uniform(-0.25, 1.25, 2) * np.array(scene_shape(size))
     r = np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)
-    period = rng.uniform(0.06, 0.2) * size
+    period = rng.uniform(0.06, 0.2) * _side(size)
     return 0.5 + 0.5 * np.sin(2 * np.pi * r / period + rng.uniform(0, 2 * np.pi))
 
 
 def _tex_waves(rng, size):
-    t = np.zeros((size, size), np.float32)
+    t = np.zeros(scene_shape(size), np.float32)
     for _ in range(int(rng.integers(2, 4))):
         u, _ = _rotated(rng, size)
-        period = rng.uniform(0.08, 0.35) * size
+        period = rng.uniform(0.08, 0.35) * _side(size)
         t += np.sin(2 * np.pi * u / period + rng.uniform(0, 2 * np.pi))
     return (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
 
 
 def _tex_dots(rng, size):
-    t = np.zeros((size, size), np.float32)
-    step = rng.uniform(0.08, 0.2) * size
+    h, w = scene_shape(size)
+    t = np.zeros((h, w), np.float32)
+    step = rng.uniform(0.08, 0.2) * _side(size)
     radius = step * rng.uniform(0.2, 0.4)
     jitter = step * 0.2
-    centres = np.arange(-step, size + step, step) + rng.uniform(0, step)
-    for cy in centres:
-        for cx in centres:
+    offset = rng.uniform(0, step)
+    rows = np.arange(-step, h + step, step) + offset
+    cols = np.arange(-step, w + step, step) + offset
+    for cy in rows:
+        for cx in cols:
             dy, dx = rng.uniform(-jitter, jitter, 2)
             # Sub-pixel centres (shift=4) keep the dots round at small sizes.
             c = (int(round((cx + dx) * 16)), int(round((cy + dy) * 16)))
@@ -161,7 +187,7 @@ TEXTURES = {
 }
 
 
-def make_background(rng: np.random.Generator, size: int, family: str,
+def make_background(rng: np.random.Generator, size: Size, family: str,
                     hue_family: str) -> np.ndarray:
     """A float32 RGB background in [0, 1]: a texture blending two in-family colours.
 
@@ -299,20 +325,21 @@ class Scene:
     hue_family: str = ''
 
 
-def scene_height_range(size: int) -> Tuple[float, float]:
-    hi = float(min(48, size // 2))
+def scene_height_range(size: Size) -> Tuple[float, float]:
+    hi = float(min(48, _side(size) // 2))
     return min(16.0, hi), hi
 
 
 def _try_place(rng, mask, inst_map, visible, full, size):
     """A top-left corner where ``mask`` hides <= 40% of every placed digit, or None."""
     gh, gw = mask.shape
-    if gh > size or gw > size:
+    h, w = scene_shape(size)
+    if gh > h or gw > w:
         return None
     on = mask.astype(bool)
     for _ in range(PLACEMENT_TRIES):
-        y = int(rng.integers(0, size - gh + 1))
-        x = int(rng.integers(0, size - gw + 1))
+        y = int(rng.integers(0, h - gh + 1))
+        x = int(rng.integers(0, w - gw + 1))
         covered = np.bincount(inst_map[y:y + gh, x:x + gw][on], minlength=len(full) + 1)[1:]
         # Cumulative: a digit may not lose more than 40% over all later placements.
         if np.all(visible - covered >= (1.0 - MAX_HIDDEN_FRACTION) * full):
@@ -320,14 +347,17 @@ def _try_place(rng, mask, inst_map, visible, full, size):
     return None
 
 
-def render_scene(rng: np.random.Generator, size: int = 128, split: str = 'train',
+def render_scene(rng: np.random.Generator, size: Size = 128, split: str = 'train',
                  num_digits: Optional[int] = None) -> Scene:
-    """Render a scene with 2-5 digits on a textured background of the split's families."""
+    """Render a scene with 2-5 digits on a textured background of the split's families.
+
+    ``size`` is the side of a square scene or ``(height, width)``.
+    """
     families, hue_family = split_families(split)
     background = families[int(rng.integers(len(families)))]
     bg = make_background(rng, size, background, hue_family)
     canvas = bg.copy()
-    inst_map = np.zeros((size, size), np.uint8)
+    inst_map = np.zeros(scene_shape(size), np.uint8)
     n = int(rng.integers(2, 6)) if num_digits is None else int(num_digits)
     height_range = scene_height_range(size)
     glyphs: List[Tuple[Glyph, int, int]] = []
@@ -344,7 +374,8 @@ def render_scene(rng: np.random.Generator, size: int = 128, split: str = 'train'
                 break
         if pos is None:
             if len(glyphs) < 2:
-                raise RuntimeError(f'cannot place two digits in a {size}x{size} scene')
+                h, w = scene_shape(size)
+                raise RuntimeError(f'cannot place two digits in a {h}x{w} scene')
             continue   # drop this digit
         y, x = pos
         gh, gw = glyph.mask.shape

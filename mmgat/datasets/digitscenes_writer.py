@@ -26,7 +26,8 @@ import os
 import os.path as osp
 import shutil
 import tempfile
-from typing import Dict, List, Optional, Tuple
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -111,6 +112,37 @@ def _check_overwritable(out: str) -> None:
                           'written by make_digitscenes); refusing to overwrite it')
 
 
+@contextmanager
+def atomic_output(out: str) -> Iterator[str]:
+    """Yield a hidden temporary sibling of ``out``; on success it replaces ``out``.
+
+    ``out`` may be absent, an empty folder or an earlier DigitScenes output (any layout,
+    recognised by its ``meta.json``); anything else raises ``FileExistsError`` before a
+    byte is written. On any error (Ctrl-C included) the temporary folder is removed and
+    ``out`` is left as it was. The caller writes ``meta.json`` last, inside the block.
+    """
+    out = osp.abspath(out)
+    _check_overwritable(out)
+    parent = osp.dirname(out)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(out)}.tmp-', dir=parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)   # mkdtemp makes it private
+        yield tmp
+        if osp.lexists(out):
+            old = tempfile.mkdtemp(prefix=f'.{osp.basename(out)}.old-', dir=parent)
+            os.rename(out, osp.join(old, 'data'))
+            os.rename(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def _category_list() -> List[Dict]:
     return [dict(id=d + 1, name=str(d)) for d in range(10)]
 
@@ -137,14 +169,7 @@ def make_digitscenes(out: str = 'data/digitscenes', size: int = 128, num_train: 
         raise ValueError('size must be >= 32 and cls_size >= 8')
 
     out = osp.abspath(out)
-    _check_overwritable(out)
-    parent = osp.dirname(out)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(out)}.tmp-', dir=parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)   # mkdtemp makes it private
+    with atomic_output(out) as tmp:
         for split in SPLITS:
             for sub in ('images', 'seg_maps', 'cls/images', 'cls/masks'):
                 os.makedirs(osp.join(tmp, sub, split))
@@ -160,16 +185,6 @@ def make_digitscenes(out: str = 'data/digitscenes', size: int = 128, num_train: 
                     for s in SPLITS})
         with open(osp.join(tmp, 'meta.json'), 'w') as f:   # last: marks the folder complete
             json.dump(meta, f, indent=2)
-        if osp.lexists(out):
-            old = tempfile.mkdtemp(prefix=f'.{osp.basename(out)}.old-', dir=parent)
-            os.rename(out, osp.join(old, 'data'))
-            os.rename(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 
