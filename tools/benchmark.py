@@ -24,6 +24,18 @@ doubles the batch), the ratio to clean, and the RSS after each method (CPU; on a
 (images per second per entry kind) from a robustness.json. Writes JSON and a Markdown
 table next to it (the README's table).
 
+With ``advbn`` among the methods, a ``pgd1`` row (the PGD config with 1 step) is
+added and ``advbn_over_pgd1`` reported (target <= 1.5).
+
+    python tools/benchmark.py CONFIG --checkpoint CKPT --suite SUITE --ranks 2 \
+        [--num-images N] --out results/benchmark_ddp_suite.json
+
+runs the suite through ``tools/test.py`` in 1 process (all cores) and through
+``tools/dist_test.sh`` on N ranks (cores / N threads each), one after the other in
+fresh work dirs, and reports both wall times, the suites' own entry seconds, the ratio
+to perfect scaling ``t_N / (t_1 / N)`` (target <= 1.15) and the entries whose scores
+differ between the two runs.
+
     python tools/benchmark.py --bootstrap [--bootstrap-images 5000 --replicates 1000]
 
 times instead the bootstrap of COCO AP (AP50 and the mean over IoU thresholds) from
@@ -64,6 +76,12 @@ def parse_args():
                         help='time the bootstrap of COCO AP instead (no config)')
     parser.add_argument('--bootstrap-images', type=int, default=5000)
     parser.add_argument('--replicates', type=int, default=1000)
+    parser.add_argument('--checkpoint', help='--ranks: the model\'s checkpoint')
+    parser.add_argument('--suite', help='--ranks: the robustness suite to run')
+    parser.add_argument('--ranks', type=int,
+                        help='time the suite on 1 process and on this many ranks')
+    parser.add_argument('--num-images', type=int,
+                        help='--ranks: passed to tools/test.py (every entry this many)')
     parser.add_argument('--steps', type=int, default=3, help='K, PGD steps')
     parser.add_argument('--iters', type=int, default=8, help='timed repetitions')
     parser.add_argument('--warmup', type=int, default=2)
@@ -151,10 +169,16 @@ def method_benchmark(args) -> dict:
     if unknown:
         raise ConfigError(f'--methods: unknown {unknown}; expected some of {METHODS}')
     methods = ['clean'] + [m for m in args.methods if m != 'clean']
+    if 'advbn' in methods:
+        methods.append('pgd1')  # AdvBN's reference: a 1-step PGD iteration
     batches, rows = None, []
     for method in methods:
-        config = method_config(args.task, method)
+        config = method_config(args.task, 'pgd' if method == 'pgd1' else method)
         cfg = load_config(config, args.cfg_options)
+        if method == 'pgd1':
+            for hook in cfg.custom_hooks:
+                if 'AdversarialHook' in str(hook.get('type')):
+                    hook.attack.steps = 1
         cfg.work_dir = '/tmp/mmgat_benchmark'
         cfg.train_dataloader.num_workers = 0
         cfg.train_dataloader.persistent_workers = False
@@ -200,9 +224,75 @@ def method_benchmark(args) -> dict:
                   batch_size=len(batches[0]['inputs']), device=device_name(),
                   torch=torch.__version__, methods=rows,
                   peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    by_name = {row['method']: row for row in rows}
+    if 'pgd1' in by_name:
+        result['advbn_over_pgd1'] = (by_name['advbn']['seconds_per_image']
+                                     / by_name['pgd1']['seconds_per_image'])
     if args.suite_record:
         result['suite'] = suite_throughput(args.suite_record)
     return result
+
+
+def ranks_benchmark(args) -> dict:
+    """The suite on 1 process, then on ``args.ranks`` (see the module docstring)."""
+    import os
+    import os.path as osp
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+    if not (args.config and args.checkpoint and args.suite) or args.ranks < 2:
+        raise ConfigError('--ranks N (N >= 2) needs CONFIG, --checkpoint and --suite')
+    tools = osp.dirname(osp.abspath(__file__))
+    cores = os.cpu_count() or 1
+    work = tempfile.mkdtemp(prefix='mmgat_ranks_')
+    extra = ['--num-images', str(args.num_images)] if args.num_images else []
+    runs = {}
+    try:
+        for ranks in (1, args.ranks):
+            threads = str(max(1, cores // ranks))
+            env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads,
+                       PYTHON=sys.executable)
+            out = osp.join(work, f'ranks{ranks}')
+            if ranks == 1:
+                cmd = [sys.executable, osp.join(tools, 'test.py')]
+            else:
+                with socket.socket() as sock:
+                    sock.bind(('127.0.0.1', 0))
+                    env['PORT'] = str(sock.getsockname()[1])
+                cmd = ['bash', osp.join(tools, 'dist_test.sh')]
+            cmd += [args.config, args.checkpoint] + ([str(ranks)] if ranks > 1 else [])
+            cmd += ['--robustness', args.suite, '--work-dir', out, *extra]
+            print(f'{ranks} rank(s), {threads} thread(s) each: {" ".join(cmd)}', flush=True)
+            start = time.perf_counter()
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            wall = time.perf_counter() - start
+            if done.returncode not in (0, 3):
+                raise ConfigError(f'{ranks} rank(s): exit {done.returncode}: '
+                                  f'{done.stderr.strip().splitlines()[-1:]}')
+            with open(osp.join(out, 'robustness.json')) as f:
+                record = json.load(f)
+            runs[ranks] = dict(ranks=ranks, threads_per_rank=int(threads),
+                               wall_seconds=wall,
+                               entry_seconds=record.get('total_seconds'),
+                               record=record)
+            print(f'  {wall:.1f} s wall', flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    one, many = runs[1], runs[args.ranks]
+    scores = [{name: e.get('score') for name, e in r['record']['entries'].items()}
+              for r in (one, many)]
+    differ = sorted(n for n in scores[0] if scores[0][n] != scores[1].get(n))
+    for run in (one, many):
+        run.pop('record')
+    return dict(mode='ranks', config=args.config, suite=args.suite,
+                num_images=args.num_images, cores=cores, device=device_name(),
+                torch=torch.__version__, runs=[one, many],
+                wall_over_ideal=many['wall_seconds'] / (one['wall_seconds'] / args.ranks),
+                entries_over_ideal=(many['entry_seconds'] or 0)
+                / ((one['entry_seconds'] or 1) / args.ranks),
+                entries_with_other_scores=differ)
 
 
 def suite_throughput(path: str) -> dict:
@@ -238,6 +328,9 @@ def methods_markdown(result: dict) -> str:
                      f"{row['images_per_step']:g} | {row['seconds_per_image']:.4f} | "
                      f"{row['iter_over_clean']:.2f} | {row['per_image_over_clean']:.2f} | "
                      f"{row['memory_mb']:.0f} |")
+    if 'advbn_over_pgd1' in result:
+        lines += ['', f"AdvBN / PGD-1 per image: {result['advbn_over_pgd1']:.2f} "
+                  '(target <= 1.5)']
     suite = result.get('suite')
     if suite:
         lines += ['', f"Suite throughput ({suite['source']}): " + ', '.join(
@@ -249,6 +342,16 @@ def methods_markdown(result: dict) -> str:
 @exit_on_user_error
 def main():
     args = parse_args()
+    if args.ranks:
+        result = ranks_benchmark(args)
+        print(json.dumps(result, indent=2))
+        print(f"{args.ranks} ranks: {result['wall_over_ideal']:.2f} x (1-rank time / "
+              f"{args.ranks}) wall, {result['entries_over_ideal']:.2f} x in the suite's "
+              'entries (target <= 1.15)')
+        if args.out:
+            with open(args.out, 'w') as f:
+                json.dump(result, f, indent=2)
+        return
     if args.methods:
         result = method_benchmark(args)
         text = methods_markdown(result)

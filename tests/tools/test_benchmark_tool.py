@@ -12,7 +12,8 @@ CLS = 'configs/clean/resnet18_clean_digitscenes-cls.py'
 @pytest.mark.slow
 def test_benchmark_reports_consistent_ratios(run_tool, tmp_path):
     out = tmp_path / 'bench.json'
-    result = run_tool('benchmark.py', CLS, '--steps', 2, '--iters', 2, '--warmup', 1,
+    # a median of 3 (not 2, i.e. a mean): one step slowed by another process is dropped
+    result = run_tool('benchmark.py', CLS, '--steps', 2, '--iters', 3, '--warmup', 1,
                       '--out', out, '--cfg-options', 'train_dataloader.batch_size=4',
                       *FAST_OPTIONS[:1])
     bench = json.loads(out.read_text())
@@ -38,12 +39,13 @@ def test_method_benchmark_times_each_method_on_the_same_batches(run_tool, tmp_pa
         'noise': dict(kind='corruption', units={
             'clean': dict(status='done', num_images=10, seconds=0.5),
             'fog/1': dict(status='done', num_images=10, seconds=1.5)})})))
-    run_tool('benchmark.py', '--methods', 'clean', 'pgd', '--task', 'classification',
+    run_tool('benchmark.py', '--methods', 'clean', 'pgd', 'advbn', '--task',
+             'classification',
              '--iters', 1, '--warmup', 0, '--suite-record', record, '--out', out,
              '--cfg-options', 'train_dataloader.batch_size=4', *FAST_OPTIONS[:1])
     bench = json.loads(out.read_text())
     rows = {r['method']: r for r in bench['methods']}
-    assert list(rows) == ['clean', 'pgd'] and bench['batch_size'] == 4
+    assert list(rows) == ['clean', 'pgd', 'advbn', 'pgd1'] and bench['batch_size'] == 4
     assert rows['clean']['iter_over_clean'] == 1.0
     # PGD appends its adversarial images: the step sees twice the batch, and costs more
     assert rows['pgd']['images_per_step'] == 8 and rows['clean']['images_per_step'] == 4
@@ -51,3 +53,30 @@ def test_method_benchmark_times_each_method_on_the_same_batches(run_tool, tmp_pa
     assert bench['suite']['images_per_second'] == dict(clean=50.0, corruption=10.0)
     table = (tmp_path / 'methods.md').read_text()
     assert '| pgd |' in table and 'corruption 10.0 images/s' in table
+    # AdvBN against one PGD step of the same model
+    assert rows['pgd1']['seconds_per_iter'] < rows['pgd']['seconds_per_iter']
+    assert bench['advbn_over_pgd1'] == pytest.approx(
+        rows['advbn']['seconds_per_image'] / rows['pgd1']['seconds_per_image'])
+    assert f"AdvBN / PGD-1 per image: {bench['advbn_over_pgd1']:.2f}" in table
+
+
+@pytest.mark.slow
+def test_ranks_benchmark_runs_the_suite_on_one_and_two_ranks(run_tool, tmp_path):
+    run_tool('train.py', CLS, '--work-dir', tmp_path / 'train', '--cfg-options',
+             *FAST_OPTIONS, 'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+             'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=4')
+    suite = tmp_path / 'suite.py'
+    suite.write_text("entries = [dict(name='clean', kind='clean', num_images=6),\n"
+                     "           dict(name='noise', kind='corruption', num_images=6,\n"
+                     "                corruptions=['gaussian_noise'], severities=[2])]\n")
+    out = tmp_path / 'ranks.json'
+    result = run_tool('benchmark.py', CLS, '--checkpoint', tmp_path / 'train' / 'iter_2.pth',
+                      '--suite', suite, '--ranks', 2, '--out', out)
+    bench = json.loads(out.read_text())
+    one, two = bench['runs']
+    assert (one['ranks'], two['ranks']) == (1, 2)
+    assert one['wall_seconds'] > 0 and two['entry_seconds'] > 0
+    assert bench['wall_over_ideal'] == pytest.approx(
+        two['wall_seconds'] / (one['wall_seconds'] / 2))
+    assert bench['entries_with_other_scores'] == []  # deterministic entries agree
+    assert f"{bench['wall_over_ideal']:.2f} x (1-rank time / 2) wall" in result.stdout
