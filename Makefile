@@ -1,10 +1,10 @@
-# mmgat: make install | make test | make demo | make baselines
+# mmgat: make install | make test | make demo | make baselines | make compare
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmgat-installed
 PYTEST_ARGS ?=
 
-.PHONY: install test test-fast demo baselines data clean
+.PHONY: install test test-fast demo baselines compare data clean
 
 install: $(STAMP)
 
@@ -27,6 +27,11 @@ data: install
 # suite on each -> work_dirs/demo/report.md (printed).
 demo: install
 	$(PY) tools/demo.py --work-dir work_dirs/demo
+
+# The method matrix on the classifier (7 methods x 3 seeds): results/digitscenes/.
+compare: install
+	$(PY) tools/compare.py --tasks classification --seeds 0 1 2 \
+		--work-dir work_dirs/compare --results results/digitscenes
 
 # Clean detection / segmentation / classification baselines -> one table.
 baselines: install

@@ -84,12 +84,14 @@ def parse_args(argv=None):
 
 
 class Demo:
+    """Runs the tools one step at a time and records each step's wall time in
+    ``WORK_DIR/<times_name>`` (also tools/compare.py's step runner)."""
 
-    def __init__(self, args):
+    def __init__(self, args, times_name: str = 'demo_times.json'):
         self.args = args
         self.env = dict(os.environ, MMGAT_DATA_ROOT=osp.abspath(args.data_root),
                         PYTHONUNBUFFERED='1')
-        self.times_file = osp.join(args.work_dir, 'demo_times.json')
+        self.times_file = osp.join(args.work_dir, times_name)
         self.times = {}
         if osp.isfile(self.times_file):
             with open(self.times_file) as f:

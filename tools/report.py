@@ -14,9 +14,18 @@ bootstrap interval over images) and FILE.png (clean / unseen mean / mPC per meth
 task), and prints the Markdown. ``--baseline NAME`` adds per task the difference of
 every method to NAME with its paired-bootstrap interval; runs given the same name are
 seeds of one method (mean over seeds, and their spread against the image-level one).
+
+A DIR without a robustness.json of its own is a matrix folder (what tools/compare.py
+``--results`` writes): every ``<method>/.../robustness.json`` under it is a run named
+after its first folder, e.g. ``python tools/report.py results/digitscenes/classification
+--baseline clean --out report.md``. Runs with a ``training.json`` beside their record
+(tools/compare.py writes it) add a table of training seconds per iteration.
 """
 import argparse
+import json
+import os
 import os.path as osp
+import statistics
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -49,6 +58,52 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def expand_runs(paths, names=None):
+    """``(record paths, names)``: a matrix folder becomes its runs (sorted), each named
+    after its first folder under it, unless ``names`` are given."""
+    found, implied = [], []
+    for path in paths:
+        if osp.isdir(path) and not osp.isfile(osp.join(path, 'robustness.json')):
+            inner = sorted(osp.join(d, 'robustness.json') for d, _, files in os.walk(path)
+                           if 'robustness.json' in files)
+            if not inner:
+                raise ConfigError(f"no robustness results at '{path}' (no "
+                                  'robustness.json in it or under it)')
+            found += inner
+            implied += [osp.relpath(f, path).split(os.sep)[0] for f in inner]
+        else:
+            found.append(path)
+            implied.append(None)
+    if names is None and any(n is not None for n in implied):
+        names = [n if n is not None else osp.basename(osp.normpath(p))
+                 for n, p in zip(implied, found)]
+    return found, names
+
+
+def cost_markdown(records, names, baseline=None) -> str:
+    """Training seconds per iteration per method (mean over its seeds) from the
+    ``training.json`` files beside the records; '' when there are none."""
+    per_name = {}
+    for record, name in zip(records, names or [None] * len(records)):
+        file = osp.join(osp.dirname(record['source']), 'training.json')
+        if not osp.isfile(file):
+            continue
+        with open(file) as f:
+            seconds = json.load(f).get('seconds_per_iter')
+        if seconds:
+            per_name.setdefault(name or record.get('config_name'), []).append(seconds)
+    if not per_name:
+        return ''
+    reference = baseline if baseline in per_name else next(iter(per_name))
+    ref = statistics.mean(per_name[reference])
+    lines = ['', '## Training cost', '',
+             f'| method | runs | s / iteration | x {reference} |', '|---|---|---|---|']
+    for name, values in per_name.items():
+        mean = statistics.mean(values)
+        lines.append(f'| {name} | {len(values)} | {mean:.3f} | {mean / ref:.2f} |')
+    return '\n'.join(lines) + '\n'
+
+
 @exit_on_user_error
 def main(argv=None):
     args = parse_args(argv)
@@ -57,10 +112,13 @@ def main(argv=None):
     if args.replicates < 0 or not 0 < args.level < 1:
         raise ConfigError('--replicates must be >= 0 and --level in (0, 1), got '
                           f'{args.replicates} and {args.level}')
-    records = [load_run(path) for path in args.runs]
-    report = merge_report(records, args.names, baseline=args.baseline,
+    paths, names = expand_runs(args.runs, args.names)
+    records = [load_run(path) for path in paths]
+    report = merge_report(records, names, baseline=args.baseline,
                           bootstrap=BootstrapWeights(args.replicates, args.seed,
                                                      args.level))
+    report['markdown'] = report['markdown'].rstrip('\n') + '\n' + cost_markdown(
+        records, names, args.baseline)
     write_text_atomic(args.out, report['markdown'])
     figure = osp.splitext(args.out)[0] + '.png'
     plot_summary(report['rows'], figure)

@@ -8,7 +8,7 @@
     python tools/test.py CONFIG CHECKPOINT --granularity --generator-config GCFG \\
         --generator-checkpoint GCKPT
     bash tools/dist_test.sh CONFIG CHECKPOINT 2
-    bash tools/dist_test.sh CONFIG CHECKPOINT 2 --robustness configs/robustness/unseen_digitscenes.py
+    bash tools/dist_test.sh CONFIG CHECKPOINT 2 --robustness SUITE   # the suite on 2 ranks
 
 The metrics are printed and written to ``WORK_DIR/metrics_<split>.json`` (or ``--out``).
 """

@@ -1,4 +1,4 @@
-"""How the ranks of a distributed run (the robustness suite) share the work and agree on what happened.
+"""How the ranks of a distributed run (the robustness suite) share work and agree.
 
 A suite under ``--launcher`` runs the same entries in the same order on every rank:
 each unit's images are split over the ranks (:func:`rank_shard`, as mmengine's

@@ -167,7 +167,7 @@ def test_two_ranks_give_the_scores_of_one(trained, run_tool, tmp_path):
 
 @pytest.mark.slow
 def test_a_unit_failing_on_one_rank_fails_on_both(trained, run_tool, tmp_path,
-                                                   digitscenes_root):
+                                                  digitscenes_root):
     """Val images 1 (and for sPGD, every odd one) are corrupt: with 2 ranks only rank
     1 reads them. The units that read them fail on both ranks (no hang), the others
     complete."""

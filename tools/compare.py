@@ -1,0 +1,184 @@
+"""The method matrix: every (task, method, seed) trained and evaluated the same way.
+
+    python tools/compare.py --tasks classification --methods clean pgd shared universal \\
+        localized gat advbn --seeds 0 1 2 --work-dir work_dirs/compare \\
+        --results results/digitscenes                          (what `make compare` runs)
+    python tools/compare.py --tasks detection --methods clean gat --seeds 0  # one more task
+
+For each task: trains its GAT generator when missing (the suites' GAT and granularity
+entries use it), trains every method's DigitScenes config once per seed (the method
+configs inherit their clean config's schedule; ``randomness.seed=S``), runs the
+robustness suite on each (``--suite``; resumable per unit), keeps each run's
+training cost (``training.json``: median seconds per iteration from its log), and
+writes one report per task with ``tools/report.py --baseline clean`` (intervals,
+paired differences, seeds grouped) plus its figure.
+
+With ``--results DIR`` every run's suite record, its per-image outcome files and its
+``training.json`` are copied to ``DIR/<task>/<method>/seed<S>/`` and the report is made
+from there (``DIR/<task>/report.md``), so that ``python tools/report.py DIR/<task>
+--baseline clean --out report.md`` regenerates it without training anything.
+
+Every step is skipped when its output exists, so the matrix is built over several runs
+(a later run with more ``--seeds`` adds them); each step's wall time goes to
+``WORK_DIR/compare_times.json`` and is printed with the progress.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import shutil
+import statistics
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from demo import (METHODS, TASKS, Demo, generator_checkpoint,  # noqa: E402
+                  method_config)
+
+from mmgat.utils.runner_setup import final_checkpoint  # noqa: E402
+
+DEFAULT_SUITE = 'configs/robustness/unseen_digitscenes_demo.py'
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--tasks', nargs='+', default=['classification'],
+                        choices=sorted(TASKS))
+    parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0])
+    parser.add_argument('--suite', default=DEFAULT_SUITE,
+                        help='robustness suite run on every model (default: the demo '
+                        'suite)')
+    parser.add_argument('--work-dir', default='work_dirs/compare')
+    parser.add_argument('--results',
+                        help='copy the suite records, outcomes and training costs here '
+                        '(DIR/<task>/<method>/seed<S>/) and report from there')
+    parser.add_argument('--data-root', default='data/digitscenes')
+    return parser.parse_args(argv)
+
+
+def training_cost(work_dir: str) -> dict:
+    """Median seconds per iteration (mmengine's logged ``time``) of a training run."""
+    logs = sorted(
+        osp.join(work_dir, d, 'vis_data', 'scalars.json') for d in os.listdir(work_dir)
+        if osp.isfile(osp.join(work_dir, d, 'vis_data', 'scalars.json')))
+    times, iters = [], 0
+    for log in logs:
+        with open(log) as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                if 'time' in row and 'loss' in row:
+                    times.append(float(row['time']))
+                    iters = max(iters, int(row.get('iter', 0)))
+    return dict(seconds_per_iter=statistics.median(times) if times else None,
+                iterations=iters, logged_iterations=len(times))
+
+
+def copy_run(suite_dir: str, cost: dict, dest: str) -> None:
+    """The suite's record, table, outcome files and the training cost, to ``dest``."""
+    os.makedirs(dest, exist_ok=True)
+    shutil.copy2(osp.join(suite_dir, 'robustness.json'), dest)
+    if osp.isfile(osp.join(suite_dir, 'robustness.md')):
+        shutil.copy2(osp.join(suite_dir, 'robustness.md'), dest)
+    outcomes = osp.join(suite_dir, 'robustness_outcomes')
+    if osp.isdir(outcomes):
+        shutil.copytree(outcomes, osp.join(dest, 'robustness_outcomes'),
+                        dirs_exist_ok=True)
+    with open(osp.join(dest, 'training.json'), 'w') as f:
+        json.dump(cost, f, indent=2)
+
+
+class Matrix:
+    """The steps of the matrix, with progress."""
+
+    def __init__(self, args):
+        self.args = args
+        self.runner = Demo(args, times_name='compare_times.json')
+        per_task = 2 + 2 * len(args.methods) * len(args.seeds)
+        self.total = per_task * len(args.tasks)
+        self.done = 0
+        self.start = time.time()
+
+    def step(self, name: str, skipped: bool = False) -> None:
+        self.done += 1
+        state = 'exists, skipped' if skipped else \
+            f"{self.runner.times.get(name, 0):.0f} s"
+        print(f'[{self.done}/{self.total}] {name}: {state} '
+              f'({(time.time() - self.start) / 60:.1f} min so far)', flush=True)
+
+    def task(self, task: str) -> str:
+        args, run = self.args, self.runner.run
+        wd = osp.join(args.work_dir, task)
+        spec = TASKS[task]
+        generator = generator_checkpoint(spec['generator'])
+        exists = osp.isfile(generator)
+        if not exists:
+            run(f'{task}/generator', ['tools/train_generator.py', spec['generator'],
+                                      '--work-dir', osp.dirname(generator)])
+        self.step(f'{task}/generator', exists)
+        runs = []
+        for method in args.methods:
+            for seed in args.seeds:
+                work_dir = osp.join(wd, method, f'seed{seed}')
+                name = f'{task}/train_{method}_seed{seed}'
+                exists = final_checkpoint(work_dir) is not None
+                if not exists:
+                    run(name, ['tools/train.py', method_config(task, method),
+                               '--work-dir', work_dir, '--cfg-options',
+                               f'randomness.seed={seed}'])
+                self.step(name, exists)
+                runs.append((method, seed, work_dir))
+        dirs, names = [], []
+        for method, seed, work_dir in runs:
+            suite_dir = osp.join(work_dir, 'robustness')
+            name = f'{task}/suite_{method}_seed{seed}'
+            code = run(name, ['tools/test.py', method_config(task, method),
+                              final_checkpoint(work_dir), '--robustness', args.suite,
+                              '--work-dir', suite_dir], accumulate=True,
+                       ok_codes=(0, 3))
+            if code == 3:
+                print(f'compare: some suite entries failed for {method} seed {seed} '
+                      f'(see {suite_dir}/robustness.md)', flush=True)
+            self.step(name)
+            cost = dict(training_cost(work_dir), method=method, seed=seed,
+                        config=method_config(task, method),
+                        train_wall_seconds=self.runner.times.get(
+                            f'{task}/train_{method}_seed{seed}'))
+            if args.results:
+                dest = osp.join(args.results, task, method, f'seed{seed}')
+                copy_run(suite_dir, cost, dest)
+                dirs.append(dest)
+            else:
+                with open(osp.join(suite_dir, 'training.json'), 'w') as f:
+                    json.dump(cost, f, indent=2)
+                dirs.append(suite_dir)
+            names.append(method)
+        root = osp.join(args.results, task) if args.results else wd
+        report = osp.join(root, 'report.md')
+        baseline = ['--baseline', 'clean'] if 'clean' in args.methods else []
+        source = [root] if args.results else dirs
+        name_args = [] if args.results else ['--names', *names]
+        run(f'{task}/report', ['tools/report.py', *source, *name_args, *baseline,
+                               '--out', report])
+        self.step(f'{task}/report')
+        return report
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not osp.isfile(osp.join(args.data_root, 'meta.json')):
+        Demo(args, times_name='compare_times.json').run(
+            'data', ['tools/make_digitscenes.py', '--out', args.data_root])
+    matrix = Matrix(args)
+    reports = [matrix.task(task) for task in args.tasks]
+    print(f'\ncompare: {len(reports)} report(s): {", ".join(reports)}; '
+          f'{(time.time() - matrix.start) / 60:.1f} min this run', flush=True)
+    return reports
+
+
+if __name__ == '__main__':
+    main()
