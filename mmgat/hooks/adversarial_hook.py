@@ -10,7 +10,7 @@ from mmgat.attacks import MODES, attack_batch, build_attack
 from mmgat.registry import HOOKS
 from mmgat.utils.checks import check_int, is_real
 from mmgat.utils.errors import ConfigError
-from mmgat.victims import amp_dtype_of, build_victim, unwrap_model
+from mmgat.victims import amp_dtype_of, build_victim, model_task, unwrap_model
 
 DATA_BATCH = Optional[Union[dict, tuple, list]]
 PHASES = {
@@ -78,7 +78,10 @@ class AdversarialHook(Hook):
         victim (dict, optional): Options of the victim adapter
             (:func:`mmgat.victims.build_victim`): ``loss_keys``,
             ``background_classes``, ``gt_frame`` (detection), ``ignore_index``
-            (segmentation).
+            (segmentation). A background-only attack (``mask='background'``) on a
+            segmentor needs ``background_classes`` (the dataset's background
+            classes): without them the hook stops at ``before_run`` with a
+            :class:`ConfigError` naming the field.
         test_victim (dict, optional): Victim options for val / test; defaults to
             ``victim``. mmdet's default test pipelines load the boxes after
             ``Resize``, i.e. in the original image frame: use
@@ -140,6 +143,7 @@ class AdversarialHook(Hook):
         self.interval = int(interval)
         self.phases = parse_phase(phase)
         self.victim_cfg = dict(victim or {})
+        self._test_victim = test_victim
         self.test_victim_cfg = dict(self.victim_cfg if test_victim is None
                                     else test_victim)
         self._victims = {}
@@ -147,6 +151,10 @@ class AdversarialHook(Hook):
         self._armed = None  # handle of an attached feature perturbation
 
     # ------------------------------------------------------------------ runner hooks
+    def before_run(self, runner) -> None:
+        """Check the victim options against the model before anything runs."""
+        self._check_victim_options(unwrap_model(runner.model))
+
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch: DATA_BATCH = None) -> None:
         """Attack the training batch (in place) if this iteration is selected."""
@@ -222,6 +230,25 @@ class AdversarialHook(Hook):
                   logger='current')
 
     # ------------------------------------------------------------------ helpers
+    def _check_victim_options(self, model) -> None:
+        """A segmentor's background is a set of classes that depends on the dataset
+        (road, sky... on Cityscapes; class 0 on DigitScenes): a background-only attack
+        must be told them, a default would silently perturb the wrong pixels."""
+        if getattr(self.attack, 'mask', None) != 'background':
+            return
+        if model_task(model) != 'segmentation':
+            return
+        test_key = 'victim' if self._test_victim is None else 'test_victim'
+        for phases, cfg, key in (({'train'}, self.victim_cfg, 'victim'),
+                                 ({'val', 'test'}, self.test_victim_cfg, test_key)):
+            if self.phases & phases and 'background_classes' not in cfg:
+                raise ConfigError(
+                    f"AdversarialHook: {type(self.attack).__name__} with mask='background' "
+                    f'on a segmentor needs the background classes of its dataset: set '
+                    f'{key}=dict(background_classes=[...]) in the hook (e.g. the '
+                    f'real_background_classes of configs/_base_/datasets/real/*.py, '
+                    f'[0] for DigitScenes)')
+
     def _victim(self, model, phase: str, optim_wrapper=None):
         """The (cached) victim adapter of the bare model for a phase. In training
         with an ``AmpOptimWrapper`` the attack's forward passes run under the same
@@ -232,6 +259,7 @@ class AdversarialHook(Hook):
         key = (id(model), phase == 'train')
         cached = self._victims.get(key)
         if cached is None or cached.model is not model:
+            self._check_victim_options(model)
             cached = build_victim(model, **cfg)
             self._victims[key] = cached
         return cached

@@ -13,9 +13,15 @@ checkpoint at all (a text file, random bytes), or one that is truncated (an inte
 save), is refused with :class:`UnreadableCheckpointError` saying so instead.
 
 What mmgat saves is kept inside that allowlist by
-:class:`mmgat.hooks.SafeCheckpointHook`: stock mmengine also pickles the message hub's
-statistics methods through ``builtins.getattr``, which can call anything and therefore
-is deliberately *not* allowlisted.
+:class:`mmgat.hooks.SafeCheckpointHook`. Stock mmengine (and so stock mmdet / mmseg)
+also pickles the message hub's statistics methods: pickle protocol 2 writes
+``HistoryBuffer.mean`` as the call ``builtins.getattr(HistoryBuffer, 'mean')``. The real
+``getattr`` can reach anything and is *not* allowlisted; in its place the loader
+resolves that name to :func:`history_buffer_getattr`, which returns only those methods
+(``min``, ``max``, ``current``, ``mean`` of a HistoryBuffer class) and refuses every
+other call, so checkpoints written by stock mmengine's CheckpointHook load (``load_from``
+of a model trained elsewhere, ``--resume``, ``tools/test.py``). A checkpoint holding
+``getattr`` itself, not called, is still refused by name.
 """
 import os
 import os.path as osp
@@ -54,6 +60,47 @@ def _numpy_globals():
 #: Everything a checkpoint may contain besides tensors, containers and Python scalars.
 SAFE_GLOBALS = [HistoryBuffer, SafeHistoryBuffer] + _numpy_globals()
 
+#: The HistoryBuffer methods stock mmengine pickles as ``getattr(HistoryBuffer, name)``
+#: (its default statistics, ``HistoryBuffer._set_default_statistics``).
+HISTORY_BUFFER_METHODS = ('min', 'max', 'current', 'mean')
+
+
+def history_buffer_getattr(obj, name):
+    """What ``builtins.getattr`` means while a checkpoint is unpickled: only
+    ``getattr(<HistoryBuffer class>, <statistics method name>)``.
+
+    Raises:
+        UnsafeCheckpointError: any other object or attribute.
+    """
+    if isinstance(obj, type) and issubclass(obj, HistoryBuffer) \
+            and name in HISTORY_BUFFER_METHODS:
+        return getattr(obj, name)
+    what = getattr(obj, '__qualname__', type(obj).__name__)
+    raise UnsafeCheckpointError(
+        f'it calls builtins.getattr({what}, {name!r}); only the statistics methods '
+        f'{HISTORY_BUFFER_METHODS} of mmengine.logging.HistoryBuffer may be looked up '
+        'that way')
+
+
+#: What torch's weights-only unpickler is allowed to rebuild, with ``builtins.getattr``
+#: resolved to :func:`history_buffer_getattr`.
+_LOAD_GLOBALS = SAFE_GLOBALS + [(history_buffer_getattr, 'builtins.getattr')]
+
+
+def _holds_bare_getattr(obj, depth=0) -> bool:
+    """Whether the loaded ``obj`` holds the getattr stand-in itself (not its result)."""
+    if obj is history_buffer_getattr:
+        return True
+    if depth > 12 or isinstance(obj, (torch.Tensor, np.ndarray, str, bytes, int, float)):
+        return False
+    if isinstance(obj, dict):
+        return any(_holds_bare_getattr(v, depth + 1) for v in obj.values())
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return any(_holds_bare_getattr(v, depth + 1) for v in obj)
+    if isinstance(obj, HistoryBuffer):
+        return _holds_bare_getattr(vars(obj), depth + 1)
+    return False
+
 
 def _global_name(obj):
     return f'{obj.__module__}.{obj.__qualname__}'
@@ -88,8 +135,11 @@ def safe_torch_load(filename, map_location=None):
         if problem is not None:
             raise UnreadableCheckpointError(problem)
     try:
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
-            return torch.load(filename, map_location=map_location, weights_only=True)
+        with torch.serialization.safe_globals(_LOAD_GLOBALS):
+            loaded = torch.load(filename, map_location=map_location, weights_only=True)
+    except UnsafeCheckpointError as e:  # history_buffer_getattr refused a call
+        raise UnsafeCheckpointError(
+            f"refusing to load checkpoint '{filename}': {e}") from None
     except RuntimeError as e:
         # torch's zip reader: a damaged archive (e.g. a record cut short).
         if not is_path or 'PytorchStreamReader' not in str(e):
@@ -111,6 +161,12 @@ def safe_torch_load(filename, map_location=None):
             f'outside the allowlist of mmgat.utils.compat.SAFE_GLOBALS: {what}. '
             'Loading them could run arbitrary code. If you trust the file, re-save its '
             "tensors only (e.g. torch.save({'state_dict': ...})) and load that.") from None
+    if _holds_bare_getattr(loaded):
+        raise UnsafeCheckpointError(
+            f"refusing to load checkpoint '{filename}': it contains builtins.getattr "
+            'itself (not one of the HistoryBuffer lookups stock mmengine pickles), which '
+            'could call anything.')
+    return loaded
 
 
 def _load_from_local(filename, map_location=None):

@@ -9,12 +9,18 @@ import torch.distributed as torch_dist
 from mmengine.config import Config, ConfigDict
 
 from .config_check import check_cfg_options
+from .dataset_check import check_datasets_present
 
 SAFE_CHECKPOINT_HOOK = 'mmgat.SafeCheckpointHook'
 
 
 def load_config(path: str, cfg_options: dict = None) -> Config:
-    """Read a config, check ``--cfg-options`` keys against it, then merge them."""
+    """Read a config, check ``--cfg-options`` keys against it, then merge them.
+
+    A real dataset (COCO, VOC, Cityscapes, ADE20K) the config names but that is absent
+    stops here with one line saying how to write a stand-in
+    (:mod:`mmgat.utils.dataset_check`).
+    """
     if not osp.isfile(path):
         from .errors import ConfigError
         raise ConfigError(f"config file '{path}' does not exist")
@@ -22,6 +28,7 @@ def load_config(path: str, cfg_options: dict = None) -> Config:
     if cfg_options:
         check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
+    check_datasets_present(cfg)
     return cfg
 
 

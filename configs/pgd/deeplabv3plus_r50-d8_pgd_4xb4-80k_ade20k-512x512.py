@@ -1,0 +1,8 @@
+# PGD adversarial training (L-inf eps 4/255, 3 steps; clean + adversarial 1:1) of the
+# clean DeepLabV3+ R-50-D8 on ADE20K
+# (clean/deeplabv3plus_r50-d8_clean_4xb4-80k_ade20k-512x512.py); the hook and what it
+# does: configs/_base_/adversarial/pgd.py.
+_base_ = [
+    '../clean/deeplabv3plus_r50-d8_clean_4xb4-80k_ade20k-512x512.py',
+    '../_base_/adversarial/pgd.py',
+]
