@@ -28,9 +28,12 @@ data: install
 demo: install
 	$(PY) tools/demo.py --work-dir work_dirs/demo
 
-# The method matrix on the classifier (7 methods x 3 seeds): results/digitscenes/.
+# The method matrix on the classifier (7 methods x 3 seeds, and the controls of claims
+# b and e: shared with heaps of one image, full-image PGD at localized's budget):
+# results/digitscenes/.
 compare: install
 	$(PY) tools/compare.py --tasks classification --seeds 0 1 2 \
+		--methods clean pgd shared universal localized gat advbn shared-heap1 pgd-eps8 \
 		--work-dir work_dirs/compare --results results/digitscenes
 
 # Clean detection / segmentation / classification baselines -> one table.

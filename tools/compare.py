@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import platform
 import shutil
 import statistics
 import sys
@@ -34,8 +35,8 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from demo import (METHODS, TASKS, Demo, generator_checkpoint,  # noqa: E402
-                  method_config)
+from demo import (METHODS, TASKS, Demo, check_method_configs,  # noqa: E402
+                  generator_checkpoint, method_config, method_name)
 
 from mmgat.utils.runner_setup import final_checkpoint  # noqa: E402
 
@@ -46,7 +47,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--tasks', nargs='+', default=['classification'],
                         choices=sorted(TASKS))
-    parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
+    parser.add_argument('--methods', nargs='+', default=list(METHODS), type=method_name,
+                        help=f'{", ".join(METHODS)}, or variants <method>-<name> with a '
+                        'config configs/<method>/<model>_<method>-<name>_digitscenes*.py '
+                        '(e.g. shared-heap1)')
     parser.add_argument('--seeds', nargs='+', type=int, default=[0])
     parser.add_argument('--suite', default=DEFAULT_SUITE,
                         help='robustness suite run on every model (default: the demo '
@@ -59,8 +63,28 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+MACHINE_FILE = 'machine.json'
+
+
+def this_machine() -> dict:
+    """What tells machines apart: this boot's id (a fresh machine boots anew), the CPU
+    count and model."""
+    boot = '/proc/sys/kernel/random/boot_id'
+    with open(boot) if osp.isfile(boot) else open(os.devnull) as f:
+        boot_id = f.read().strip() or None
+    return dict(boot_id=boot_id, cpus=os.cpu_count(), processor=platform.processor())
+
+
+def record_machine(work_dir: str) -> None:
+    """Note in a training's work dir the machine that trained it (costs compare only
+    between runs of one machine)."""
+    with open(osp.join(work_dir, MACHINE_FILE), 'w') as f:
+        json.dump(this_machine(), f, indent=2)
+
+
 def training_cost(work_dir: str) -> dict:
-    """Median seconds per iteration (mmengine's logged ``time``) of a training run."""
+    """Median seconds per iteration (mmengine's logged ``time``) of a training run, and
+    the machine that trained it (None: not recorded)."""
     logs = sorted(
         osp.join(work_dir, d, 'vis_data', 'scalars.json') for d in os.listdir(work_dir)
         if osp.isfile(osp.join(work_dir, d, 'vis_data', 'scalars.json')))
@@ -74,8 +98,12 @@ def training_cost(work_dir: str) -> dict:
                 if 'time' in row and 'loss' in row:
                     times.append(float(row['time']))
                     iters = max(iters, int(row.get('iter', 0)))
+    machine = None
+    if osp.isfile(osp.join(work_dir, MACHINE_FILE)):
+        with open(osp.join(work_dir, MACHINE_FILE)) as f:
+            machine = json.load(f)
     return dict(seconds_per_iter=statistics.median(times) if times else None,
-                iterations=iters, logged_iterations=len(times))
+                iterations=iters, logged_iterations=len(times), machine=machine)
 
 
 def copy_run(suite_dir: str, cost: dict, dest: str) -> None:
@@ -130,6 +158,7 @@ class Matrix:
                     run(name, ['tools/train.py', method_config(task, method),
                                '--work-dir', work_dir, '--cfg-options',
                                f'randomness.seed={seed}'])
+                    record_machine(work_dir)
                 self.step(name, exists)
                 runs.append((method, seed, work_dir))
         dirs, names = [], []
@@ -159,7 +188,10 @@ class Matrix:
             names.append(method)
         root = osp.join(args.results, task) if args.results else wd
         report = osp.join(root, 'report.md')
-        baseline = ['--baseline', 'clean'] if 'clean' in args.methods else []
+        # The results dir may hold the clean runs of an earlier call (adding methods).
+        has_clean = 'clean' in args.methods or (
+            args.results is not None and osp.isdir(osp.join(root, 'clean')))
+        baseline = ['--baseline', 'clean'] if has_clean else []
         source = [root] if args.results else dirs
         name_args = [] if args.results else ['--names', *names]
         run(f'{task}/report', ['tools/report.py', *source, *name_args, *baseline,
@@ -170,6 +202,7 @@ class Matrix:
 
 def main(argv=None):
     args = parse_args(argv)
+    check_method_configs(args.tasks, args.methods)
     if not osp.isfile(osp.join(args.data_root, 'meta.json')):
         Demo(args, times_name='compare_times.json').run(
             'data', ['tools/make_digitscenes.py', '--out', args.data_root])

@@ -8,7 +8,10 @@
    reconstructed val images (do the labels stay valid?);
 3. trains the Faster R-CNN R-18 detector clean and with GAT under the same schedule
    (`--methods` picks others, e.g. `clean advbn`; `--task classification` or
-   `segmentation` compares the ResNet-18 classifier or the FPN segmentor instead);
+   `segmentation` compares the ResNet-18 classifier or the FPN segmentor instead;
+   `--iters N` trains every model N iterations instead of its config's schedule, with
+   warm-up and learning-rate steps scaled to it: 300 makes the demo fit 30 minutes on
+   a 2-core CPU, but its GAT detector then underfits, see the README);
 4. runs the robustness suite on each (`--suite`, default the demo suite: every unseen
    attack and corruption family on a subset of val);
 5. merges the runs with tools/report.py into WORK_DIR/report.md and prints it: every
@@ -55,9 +58,51 @@ RECONSTRUCTION_ATTACK = 'configs/_base_/attacks/gat-reconstruction.py'
 
 
 def method_config(task: str, method: str) -> str:
+    """The DigitScenes config of ``method`` for ``task``. A variant ``<method>-<name>``
+    (e.g. ``shared-heap1``) is ``configs/<method>/<model>_<method>-<name>_...``."""
     spec = TASKS[task]
-    return (f'configs/{method}/{spec["model"]}_{method}_digitscenes'
+    return (f'configs/{method.split("-")[0]}/{spec["model"]}_{method}_digitscenes'
             f'{spec["suffix"]}.py')
+
+
+def method_name(name: str) -> str:
+    """``--methods`` values: one of METHODS, or a variant ``<method>-<name>`` of one
+    (its config is checked per task before anything runs)."""
+    if name.split('-')[0] not in METHODS:
+        raise argparse.ArgumentTypeError(
+            f'{name!r}: expected one of {", ".join(METHODS)}, or a variant '
+            '<method>-<name> with a config configs/<method>/<model>_<method>-<name>_...')
+    return name
+
+
+def check_method_configs(tasks, methods) -> None:
+    """Stop (exit 2) naming the first (task, method) whose config does not exist."""
+    for task in tasks:
+        for method in methods:
+            if not osp.isfile(osp.join(REPO, method_config(task, method))):
+                print(f'error: --methods {method}: no config {method_config(task, method)} '
+                      f'for {task}', file=sys.stderr)
+                raise SystemExit(2)
+
+
+def schedule_options(config: str, iters: int) -> list:
+    """``--cfg-options`` that train ``config`` for ``iters`` iterations: its iteration
+    count, its validation at the end, and its parameter schedulers' begin / end /
+    milestones scaled by the same factor (so warm-up and learning-rate steps keep their
+    place in the schedule)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, config))
+    factor = iters / cfg.train_cfg.max_iters
+    options = [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}']
+    schedulers = cfg.get('param_scheduler') or []
+    for i, scheduler in enumerate(schedulers if isinstance(schedulers, list) else []):
+        for key in ('begin', 'end', 'T_max'):
+            if key in scheduler:
+                options.append(f'param_scheduler.{i}.{key}={round(scheduler[key] * factor)}')
+        if 'milestones' in scheduler:
+            steps = ','.join(str(round(m * factor)) for m in scheduler['milestones'])
+            options.append(f'param_scheduler.{i}.milestones=[{steps}]')
+    return options
 
 
 def generator_checkpoint(generator_config: str) -> str:
@@ -72,12 +117,16 @@ def parse_args(argv=None):
     parser.add_argument('--task', default='detection', choices=sorted(TASKS),
                         help='the model family (the demo is the detector)')
     parser.add_argument('--methods', nargs='+', default=['clean', 'gat'],
-                        choices=METHODS, help='training methods to compare')
+                        type=method_name, help='training methods to compare: '
+                        f'{", ".join(METHODS)}, or variants such as shared-heap1')
     parser.add_argument('--suite', default='configs/robustness/unseen_digitscenes_demo.py',
                         help='robustness suite run on every model')
     parser.add_argument('--seeds', nargs='+', type=int,
                         help='train every method once per seed (default: once, with '
                         "the config's seed)")
+    parser.add_argument('--iters', type=int,
+                        help="training iterations of every model, the schedule scaled "
+                        "to them (default: the config's)")
     parser.add_argument('--force', action='store_true',
                         help='retrain the generator and the models')
     return parser.parse_args(argv)
@@ -128,8 +177,15 @@ class Demo:
             return float(json.load(f)['metrics'][key])
 
 
+def _iteration(checkpoint: str) -> int:
+    """The iteration of an ``iter_N.pth`` checkpoint (-1 for another name)."""
+    name = osp.splitext(osp.basename(checkpoint))[0]
+    return int(name[5:]) if name.startswith('iter_') and name[5:].isdigit() else -1
+
+
 def main(argv=None):
     args = parse_args(argv)
+    check_method_configs([args.task], args.methods)
     demo = Demo(args)
     wd = args.work_dir
     start = time.time()
@@ -138,6 +194,10 @@ def main(argv=None):
 
     task = TASKS[args.task]
     prefix, metric = task['prefix'], task['metric']
+    iters = args.iters
+    if iters is not None and iters <= 0:
+        print(f'error: --iters must be positive, got {iters}', file=sys.stderr)
+        raise SystemExit(2)
 
     # The generator, and whether it keeps the labels valid.
     # At the path the GAT configs, attack files and suites name by default.
@@ -160,12 +220,18 @@ def main(argv=None):
             work_dir = osp.join(wd, method) if seed is None else \
                 osp.join(wd, method, f'seed{seed}')
             step = f'train_{method}' + ('' if seed is None else f'_seed{seed}')
-            seed_option = [] if seed is None else ['--cfg-options',
-                                                   f'randomness.seed={seed}']
+            options = ([] if seed is None else [f'randomness.seed={seed}']) + \
+                ([] if iters is None else schedule_options(config, iters))
+            options = ['--cfg-options', *options] if options else []
             checkpoint = final_checkpoint(work_dir)
-            if args.force or checkpoint is None:
+            done = checkpoint is not None and (
+                iters is None or osp.basename(checkpoint) == f'iter_{iters}.pth')
+            if args.force or not done:
+                # A run killed part-way continues; one of another length starts anew.
+                resume = ['--resume'] if checkpoint is not None and not args.force \
+                    and iters is not None and _iteration(checkpoint) < iters else []
                 demo.run(step, ['tools/train.py', config, '--work-dir', work_dir,
-                                *seed_option])
+                                *options, *resume], accumulate=bool(resume))
                 checkpoint = final_checkpoint(work_dir)
             runs[(method, seed)] = (config, checkpoint, work_dir)
     clean_run = runs.get(('clean', seeds[0]))

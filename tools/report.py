@@ -82,25 +82,41 @@ def expand_runs(paths, names=None):
 
 def cost_markdown(records, names, baseline=None) -> str:
     """Training seconds per iteration per method (mean over its seeds) from the
-    ``training.json`` files beside the records; '' when there are none."""
-    per_name = {}
+    ``training.json`` files beside the records, and the ratio to the reference method
+    (``baseline``, else the first) over the runs trained on the same machine as a
+    reference run; '' when there are none."""
+    runs = {}  # name -> [(seconds, machine)]
     for record, name in zip(records, names or [None] * len(records)):
         file = osp.join(osp.dirname(record['source']), 'training.json')
         if not osp.isfile(file):
             continue
         with open(file) as f:
-            seconds = json.load(f).get('seconds_per_iter')
-        if seconds:
-            per_name.setdefault(name or record.get('config_name'), []).append(seconds)
-    if not per_name:
+            cost = json.load(f)
+        if cost.get('seconds_per_iter'):
+            machine = json.dumps(cost.get('machine'), sort_keys=True)
+            runs.setdefault(name or record.get('config_name'), []).append(
+                (cost['seconds_per_iter'], machine))
+    if not runs:
         return ''
-    reference = baseline if baseline in per_name else next(iter(per_name))
-    ref = statistics.mean(per_name[reference])
+    reference = baseline if baseline in runs else next(iter(runs))
+    ref = {}
+    for seconds, machine in runs[reference]:
+        ref.setdefault(machine, []).append(seconds)
     lines = ['', '## Training cost', '',
              f'| method | runs | s / iteration | x {reference} |', '|---|---|---|---|']
-    for name, values in per_name.items():
-        mean = statistics.mean(values)
-        lines.append(f'| {name} | {len(values)} | {mean:.3f} | {mean / ref:.2f} |')
+    elsewhere = []
+    for name, values in runs.items():
+        mean = statistics.mean(s for s, _ in values)
+        if all(m in ref for _, m in values):
+            ratio = f'{statistics.mean(s / statistics.mean(ref[m]) for s, m in values):.2f}'
+        else:
+            ratio = '-'
+            elsewhere.append(name)
+        lines.append(f'| {name} | {len(values)} | {mean:.3f} | {ratio} |')
+    if elsewhere:
+        lines += ['', f'- {", ".join(elsewhere)}: trained on another machine than the '
+                  f'{reference} runs (`machine` in training.json), so no ratio: times '
+                  'from different machines do not compare.']
     return '\n'.join(lines) + '\n'
 
 

@@ -10,20 +10,10 @@
 # Data root and scale: MMGAT_DATA_ROOT, MMGAT_IMG_SCALE ("W,H"; defaults
 # data/ade/ADEChallengeData2016 and 2048,512), read by
 # configs/_base_/datasets/real/ade20k.py. No out-of-domain split.
-_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/real/ade20k.py']
-default_scope = 'mmgat'
-
-# Twice the DigitScenes widths: natural images carry more texture than digit scenes.
-model = dict(
-    type='mmgat.StyleAutoEncoder',
-    encoder_channels=(32, 64, 128, 128),   # at 1/1, 1/2, 1/4, 1/8
-    decoder_channels=(128, 128, 64, 32),   # at 1/8, 1/4, 1/2, 1/1
-    latent_channels=32,
-    loss_weights=dict(l1=1.0, grad=1.0, ms=0.5),
-    # no colour permutations: val has the colours of train (there is no val_ood here)
-    train_color_aug=False,
-    data_preprocessor=dict(type='ImgDataPreprocessor', bgr_to_rgb=True, pad_size_divisor=8))
-
+_base_ = [
+    '../_base_/models/style-ae_real.py', '../_base_/schedules/adamw_generator_20k.py',
+    '../_base_/datasets/real/ade20k.py',
+]
 dataset_type = 'mmseg.ADE20KDataset'
 data_root = _base_.real_data_root
 img_scale = _base_.real_img_scale
@@ -55,21 +45,3 @@ val_dataloader = dict(
                  data_prefix=dict(img_path='images/validation'), test_mode=True,
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='mmgat.ReconstructionPSNR')
-test_evaluator = val_evaluator
-
-max_iters = 20000
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4),
-    clip_grad=dict(max_norm=10, norm_type=2))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=500),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=500, end=max_iters, eta_min=1e-5),
-]
-default_hooks = dict(
-    logger=dict(interval=50),
-    checkpoint=dict(interval=2000, max_keep_ckpts=2, save_last=True))

@@ -186,7 +186,11 @@ def task_table(records: Sequence[dict], names: Sequence[str]) -> str:
     return markdown_table(header, rows)
 
 
-def _value(record: dict, kind: str, key: str) -> Optional[float]:
+def _value(record: dict, kind: str, key) -> Optional[float]:
+    """A cell's value: an entry's score, a summary field, or (``kind='names'``) the
+    mean score over the entries ``key`` (None when it is empty)."""
+    if kind == 'names':
+        return fmean(record['scores'][n] for n in key) if key else None
     return record['scores'].get(key) if kind == 'entry' else record.get(key)
 
 
@@ -198,12 +202,18 @@ def _seed_groups(names: Sequence[str]) -> Dict[str, List[int]]:
     return groups
 
 
-def _seed_mean(records: Sequence[dict], group: List[int], field: str) -> np.ndarray:
-    """``[R]``: per replicate, the mean of ``field`` over the runs (seeds) of ``group``."""
+def _seed_mean(records: Sequence[dict], group: List[int], field) -> np.ndarray:
+    """``[R]``: per replicate, the mean of ``field`` over the runs (seeds) of ``group``
+    (a tuple of entry names: their mean score)."""
     values = []
     for i in group:
         reps = records[i]['replicates']
-        values.append(reps.fields.get(field, np.full(reps.weights.replicates, np.nan)))
+        missing = np.full(reps.weights.replicates, np.nan)
+        if isinstance(field, tuple):  # the mean over these entries
+            values.append(np.mean([reps.fields.get(f'score:{n}', missing)
+                                   for n in field], axis=0))
+        else:
+            values.append(reps.fields.get(field, missing))
     return np.mean(values, axis=0)
 
 
@@ -212,8 +222,10 @@ def difference_table(records: Sequence[dict], names: Sequence[str], baseline: st
     """Lines of the table of differences to the ``baseline`` method of a task.
 
     A cell is ``A - baseline`` with its paired-bootstrap interval; bold where the
-    interval excludes 0. With seeds (several runs of one name) both sides are means
-    over their seeds, per replicate, so the interval is that of the difference of the
+    interval excludes 0. Its "unseen by both" column is the mean over the attack
+    entries neither side trained on (the same entries on both sides; each side's own
+    unseen mean can cover different ones). With seeds (several runs of one name) both
+    sides are means over their seeds, per replicate, so the interval is that of the difference of the
     means over the same resampled images (seed-to-seed spread: see the seed table). A
     pair of runs that share no per-image outcomes, or that scored an entry on
     different images, gets no interval there (the lines after the table say which and
@@ -222,8 +234,12 @@ def difference_table(records: Sequence[dict], names: Sequence[str], baseline: st
     groups = _seed_groups(names)
     base_members = groups[baseline]
     columns = task_columns(records)
-    keys = [('entry', c) for c in columns] + [('summary', k) for k, _ in SUMMARY_COLUMNS]
-    header = [f'method - {baseline}'] + columns + [label for _, label in SUMMARY_COLUMNS]
+    # Each side's own unseen mean may cover other attacks than the other's; the
+    # difference is taken over the attacks neither side trained on instead.
+    summaries = [(('pair', 'unseen_by_both'), 'unseen by both')] + [
+        (('summary', k), label) for k, label in SUMMARY_COLUMNS if k != 'unseen_mean']
+    keys = [('entry', c) for c in columns] + [key for key, _ in summaries]
+    header = [f'method - {baseline}'] + columns + [label for _, label in summaries]
     rows, notes = [], []
     for name, members in groups.items():
         if name == baseline:
@@ -247,8 +263,11 @@ def difference_table(records: Sequence[dict], names: Sequence[str], baseline: st
         if unpaired:
             notes.append(f'- {name}: not paired (different images), no interval: '
                          + ', '.join(f'{k} ({v})' for k, v in sorted(unpaired.items())))
+        both = common_unseen([records[i] for i in members + base_members])
         row = [name]
         for kind, key in keys:
+            if kind == 'pair':
+                kind, key = 'names', tuple(both)
             va = [_value(records[i], kind, key) for i in members]
             vb = [_value(records[i], kind, key) for i in base_members]
             if None in va or None in vb:
@@ -256,9 +275,9 @@ def difference_table(records: Sequence[dict], names: Sequence[str], baseline: st
                 continue
             text = f'{fmean(va) - fmean(vb):+.3f}'
             paired = paired_runs and not ((kind == 'entry' and key in bad_entries) or
-                                          (kind == 'summary' and unpaired))
+                                          (kind != 'entry' and unpaired))
             if paired:
-                field = _field(kind, key)
+                field = key if kind == 'names' else _field(kind, key)
                 interval = percentile_interval(
                     _seed_mean(records, members, field)
                     - _seed_mean(records, base_members, field), reps[0].weights.level)
@@ -358,7 +377,8 @@ def merge_report(records: Sequence[dict], names: Optional[Sequence[str]] = None,
         if baseline is not None and baseline in task_names:
             out += ['', f'### Differences to {baseline}', '',
                     'Paired bootstrap: both runs scored on the same resampled images; '
-                    '**bold**: the interval excludes 0.', '']
+                    '**bold**: the interval excludes 0. unseen by both: mean over the '
+                    f'attack entries neither the method nor {baseline} trained on.', '']
             out += difference_table(task_records, task_names, baseline) + ['']
         seeds = seed_table(task_records, task_names)
         if seeds:

@@ -128,6 +128,11 @@ def check_cfg_option_key(cfg: Config, key: str) -> None:
             continue
         if depth == 0:
             if part in _top_level_keys():
+                if len(parts) > 1 and parts[1].lstrip('-').isdigit():
+                    # mmengine would make a dict {'0': ...} where the runner wants a list
+                    raise ConfigError(f"config key '{key}': the config sets no '{part}', "
+                                      f"so {parts[1]!r} is no index in it (give the "
+                                      f"whole list: {part}=[...])")
                 return
             raise _unknown(path, part, list(node.keys()),
                            hint=' (the runner ignores unknown top-level keys)')

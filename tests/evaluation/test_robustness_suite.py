@@ -550,6 +550,42 @@ def test_report_pairs_runs_on_the_same_images(cls_setup, tmp_path):
     assert '| pgd |' in diff and '[' in diff
 
 
+def test_report_differences_use_the_attacks_neither_run_trained_on(cls_setup, tmp_path):
+    """A method trained on one of two attacks: its difference to the baseline averages
+    only the other attack on both sides, not each side's own unseen mean."""
+    from mmgat.evaluation.intervals import BootstrapWeights
+    from mmgat.evaluation.report import load_run, merge_report
+    model, cfg = cls_setup
+
+    def suite(first_eps, first_steps, second_eps, second_steps):
+        return dict(batch_size=4, entries=[
+            dict(name='clean', kind='clean', num_images=8),
+            dict(name='pgd', kind='attack',
+                 attack=str(ATTACKS_DIR / f'pgd-linf_eps{first_eps}.py'),
+                 attack_options=dict(steps=first_steps), num_images=8),
+            dict(name='other', kind='attack',
+                 attack=str(ATTACKS_DIR / f'pgd-linf_eps{second_eps}.py'),
+                 attack_options=dict(steps=second_steps), num_images=8)])
+
+    base_dir, method_dir = tmp_path / 'base', tmp_path / 'method'
+    RobustnessSuite(model, cfg, suite(4, 2, 8, 10), str(base_dir), progress=False).run()
+    RobustnessSuite(model, cfg, suite(8, 10, 4, 2), str(method_dir), progress=False).run()
+    base, method = load_run(str(base_dir)), load_run(str(method_dir))
+    method['trained_on'] = ['pgd']
+    text = merge_report([base, method], ['clean', 'pgd'], baseline='clean',
+                        bootstrap=BootstrapWeights(200))['markdown']
+    diff = text.split('### Differences to clean')[1].splitlines()
+    header = next(line for line in diff if line.startswith('| method - clean |'))
+    row = next(line for line in diff if line.startswith('| pgd |'))
+    cells = dict(zip([c.strip() for c in header.split('|')[1:-1]],
+                     [c.strip() for c in row.split('|')[1:-1]]))
+    other = method['scores']['other'] - base['scores']['other']
+    own = method['scores']['other'] - (base['scores']['pgd'] + base['scores']['other']) / 2
+    assert abs(other - own) > 0.01  # the test tells the two definitions apart
+    assert cells['unseen by both'].strip('*').startswith(f'{other:+.3f} [')
+    assert 'unseen mean' not in cells  # the unlike-with-like difference is not shown
+
+
 def test_strength_check_flags_an_attack_that_has_not_converged(cls_setup, tmp_path):
     """1-step PGD with a tiny step on a trained classifier has not converged: 2x the
     steps (and a bigger budget use) still lowers the score; the check says so."""

@@ -12,7 +12,11 @@ METHOD_CONFIGS = sorted(
 
 
 def test_every_method_has_a_config_per_task():
-    assert len(METHOD_CONFIGS) == 12
+    # variants (<method>-<name>, the controls of the evidence matrix) come on top
+    variants = [c for c in METHOD_CONFIGS if '-' in Path(c).stem.split('_')[-2]]
+    assert sorted(Path(c).stem for c in variants) == [
+        'resnet18_pgd-eps8_digitscenes-cls', 'resnet18_shared-heap1_digitscenes-cls']
+    assert len(METHOD_CONFIGS) - len(variants) == 12
     for method in ('pgd', 'shared', 'localized', 'advbn'):
         for model in ('faster-rcnn_r18', 'fpn_r18', 'resnet18'):
             assert any(f'/{method}/{model}_{method}_' in c for c in METHOD_CONFIGS)

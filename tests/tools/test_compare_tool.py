@@ -93,3 +93,22 @@ def test_matrix_trains_evaluates_copies_and_reports(tmp_path, monkeypatch, capsy
     assert not [s for s, _ in calls if '/train_' in s or s.endswith('generator')]
     assert '[2/10] classification/train_clean_seed0: exists, skipped' in \
         capsys.readouterr().out
+
+    # a later call adds a variant: only it trains, and the report keeps its clean baseline
+    calls.clear()
+    tool.main(argv[:3] + ['pgd-eps8', '--seeds', '0'] + argv[argv.index('--work-dir'):])
+    assert [s for s, _ in calls if '/train_' in s] == ['classification/train_pgd-eps8_seed0']
+    assert dict(calls)['classification/train_pgd-eps8_seed0'][1] == \
+        'configs/pgd/resnet18_pgd-eps8_digitscenes-cls.py'
+    report = (results / 'classification' / 'report.md').read_text()
+    assert '| pgd-eps8 |' in report.split('### Differences to clean')[1]
+    # costs compare only between runs of one machine: a run trained elsewhere gets none
+    cost_file = results / 'classification' / 'pgd-eps8' / 'seed0' / 'training.json'
+    cost = json.loads(cost_file.read_text())
+    assert cost['machine'] == tool.this_machine()
+    cost['machine'] = dict(cost['machine'], boot_id='another boot')
+    cost_file.write_text(json.dumps(cost))
+    text = load_tool('report').main([str(results / 'classification'), '--baseline',
+                                     'clean', '--out', str(again)])['markdown']
+    assert '| pgd-eps8 | 1 | 0.300 | - |' in text and '| pgd | 2 | 0.300 | 3.00 |' in text
+    assert '- pgd-eps8: trained on another machine than the clean runs' in text

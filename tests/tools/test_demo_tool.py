@@ -51,6 +51,34 @@ def test_every_task_and_method_has_a_config_and_a_generator_config():
         'work_dirs/style-ae_digitscenes-cls/generator.pth'
 
 
+def test_method_variants_name_their_config_and_unknown_ones_stop(capsys):
+    """``shared-heap1`` is the shared config with heaps of one image (the control of
+    claim b); a variant without a config stops before anything runs."""
+    from mmengine.config import Config
+    tool = load_tool('demo')
+    config = tool.method_config('classification', 'shared-heap1')
+    assert config == 'configs/shared/resnet18_shared-heap1_digitscenes-cls.py'
+    shared = Config.fromfile(tool.method_config('classification', 'shared'))
+    heap1 = Config.fromfile(config)
+    assert heap1.custom_hooks[0].attack.heap_size == 1
+    assert shared.custom_hooks[0].attack.heap_size == 8
+    same = {k: v for k, v in shared.custom_hooks[0].attack.items() if k != 'heap_size'}
+    assert same == {k: v for k, v in heap1.custom_hooks[0].attack.items()
+                    if k != 'heap_size'}
+    eps8 = Config.fromfile(tool.method_config('classification', 'pgd-eps8'))
+    localized = Config.fromfile(tool.method_config('classification', 'localized'))
+    budget = ('eps', 'alpha', 'steps', 'norm')
+    assert [eps8.custom_hooks[0].attack[k] for k in budget] == \
+        [localized.custom_hooks[0].attack[k] for k in budget]
+    assert 'mask' not in eps8.custom_hooks[0].attack
+    with pytest.raises(SystemExit) as info:
+        tool.check_method_configs(['classification'], ['clean', 'shared-heap2'])
+    assert info.value.code == 2
+    assert 'resnet18_shared-heap2_digitscenes-cls.py' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--methods', 'nosuch'])
+
+
 def test_seeds_train_each_method_per_seed_and_pair_with_clean(tmp_path, monkeypatch):
     """--seeds: one training per (method, seed) with randomness.seed, its own work dir,
     one suite each, and one report that groups the seeds and pairs with clean. The
@@ -91,14 +119,47 @@ def test_seeds_train_each_method_per_seed_and_pair_with_clean(tmp_path, monkeypa
     (tmp_path / 'g.pth').write_text('')
     wd = tmp_path / 'demo'
     tool.main(['--work-dir', str(wd), '--data-root', str(tmp_path / 'data'),
-               '--methods', 'clean', 'gat', '--seeds', '0', '1'])
+               '--methods', 'clean', 'gat', '--seeds', '0', '1', '--iters', '300'])
     trains = [cmd for step, cmd in calls if step.startswith('train_')]
     assert [step for step, _ in calls if step.startswith('train_')] == [
         'train_clean_seed0', 'train_clean_seed1', 'train_gat_seed0', 'train_gat_seed1']
-    assert trains[1][-2:] == ['--cfg-options', 'randomness.seed=1']
+    options = trains[1][trains[1].index('--cfg-options') + 1:]
+    assert 'randomness.seed=1' in options and 'train_cfg.max_iters=300' in options
+    assert '--resume' not in trains[1]
     assert trains[1][trains[1].index('--work-dir') + 1] == str(wd / 'clean' / 'seed1')
     report = next(cmd for step, cmd in calls if step == 'report')
     assert report[report.index('--names') + 1:report.index('--baseline')] == [
         'clean', 'clean', 'gat', 'gat']
     assert report[report.index('--baseline') + 1] == 'clean'
     assert str(wd / 'gat' / 'seed1' / 'robustness') in report
+    # a run stopped before its 300 iterations (here: at 1) continues on the next demo
+    calls.clear()
+    tool.main(['--work-dir', str(wd), '--data-root', str(tmp_path / 'data'),
+               '--methods', 'clean', '--seeds', '0', '--iters', '300'])
+    again = [cmd for step, cmd in calls if step.startswith('train_')]
+    assert len(again) == 1 and again[0][-1] == '--resume'
+
+
+def test_demo_schedule_scales_warm_up_and_steps_with_the_length():
+    """``--iters 300`` keeps the detectors' 500-iteration schedule's shape: the options
+    pass the config check and land where the runner reads them."""
+    import argparse
+
+    from mmengine.config import Config, DictAction
+
+    from mmgat.utils.config_check import check_cfg_options
+    tool = load_tool('demo')
+    config = tool.method_config('detection', 'gat')
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parsed = parser.parse_args(['--cfg-options', *tool.schedule_options(config, 300)]
+                               ).cfg_options
+    cfg = Config.fromfile(config)
+    check_cfg_options(cfg, parsed)
+    cfg.merge_from_dict(parsed)
+    assert cfg.train_cfg.max_iters == 300 and cfg.train_cfg.val_interval == 300
+    warm_up, steps = cfg.param_scheduler
+    assert (warm_up.begin, warm_up.end) == (0, 60)
+    assert (steps.end, list(steps.milestones)) == (300, [210, 270])
+    # the GAT hook is untouched: only the schedule changes
+    assert cfg.custom_hooks[0].attack.steps == 2

@@ -40,6 +40,8 @@ def test_known_keys_pass(det_cfg, key):
     ('train_cfg.max_itres', "'max_iters'"),
     ('param_scheduler.7.end', 'is no index'),
     ('model.backbone.depth.x', 'not a dict'),
+    # the clean config has no custom_hooks: mmengine would write {'0': ...} there
+    ('custom_hooks.0.ratio', "sets no 'custom_hooks'"),
 ])
 def test_unknown_keys_fail_with_their_name(det_cfg, key, expected):
     with pytest.raises(ConfigError) as info:
