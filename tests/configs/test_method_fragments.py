@@ -41,10 +41,25 @@ def hook_types(hooks):
     return [h['type'] for h in hooks or []]
 
 
+# Variants <method>-<name> (the controls of the evidence matrix): their method's
+# config with one change, inheriting it directly.
+VARIANTS = {
+    'configs/pgd/resnet18_pgd-eps8_digitscenes-cls.py':
+    'configs/pgd/resnet18_pgd_digitscenes-cls.py',
+    'configs/shared/resnet18_shared-heap1_digitscenes-cls.py':
+    'configs/shared/resnet18_shared_digitscenes-cls.py',
+}
+
+
 def test_every_method_config_exists_and_every_fragment_is_used():
-    on_disk = {str(p.relative_to(REPO)) for m in METHODS
-               for p in (REPO / 'configs' / m).glob('*digitscenes*.py')}
+    found = {str(p.relative_to(REPO)) for m in METHODS
+             for p in (REPO / 'configs' / m).glob('*digitscenes*.py')}
+    variants = {p for p in found if '-' in p.rsplit('/', 1)[1].split('_')[-2]}
+    on_disk = found - variants
     assert on_disk == set(METHOD_CONFIGS) and len(on_disk) == 18
+    assert variants == set(VARIANTS)
+    for variant, base in VARIANTS.items():
+        assert [resolve(b, variant) for b in own_bases(variant)] == [base]
     fragments = {str(p.relative_to(REPO))
                  for p in (REPO / 'configs/_base_/adversarial').glob('*.py')}
     used = {fragment for _, fragment in METHOD_CONFIGS.values()}
