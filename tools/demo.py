@@ -35,6 +35,7 @@ import sys
 import time
 
 from mmgat.evaluation import load_suite
+from mmgat.utils.checkpoint_files import checkpoint_step
 from mmgat.utils.runner_setup import final_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -177,12 +178,6 @@ class Demo:
             return float(json.load(f)['metrics'][key])
 
 
-def _iteration(checkpoint: str) -> int:
-    """The iteration of an ``iter_N.pth`` checkpoint (-1 for another name)."""
-    name = osp.splitext(osp.basename(checkpoint))[0]
-    return int(name[5:]) if name.startswith('iter_') and name[5:].isdigit() else -1
-
-
 def main(argv=None):
     args = parse_args(argv)
     check_method_configs([args.task], args.methods)
@@ -228,8 +223,9 @@ def main(argv=None):
                 iters is None or osp.basename(checkpoint) == f'iter_{iters}.pth')
             if args.force or not done:
                 # A run killed part-way continues; one of another length starts anew.
+                trained = None if checkpoint is None else checkpoint_step(checkpoint)
                 resume = ['--resume'] if checkpoint is not None and not args.force \
-                    and iters is not None and _iteration(checkpoint) < iters else []
+                    and iters is not None and (trained is None or trained < iters) else []
                 demo.run(step, ['tools/train.py', config, '--work-dir', work_dir,
                                 *options, *resume], accumulate=bool(resume))
                 checkpoint = final_checkpoint(work_dir)

@@ -225,8 +225,9 @@ def difference_table(records: Sequence[dict], names: Sequence[str], baseline: st
     interval excludes 0. Its "unseen by both" column is the mean over the attack
     entries neither side trained on (the same entries on both sides; each side's own
     unseen mean can cover different ones). With seeds (several runs of one name) both
-    sides are means over their seeds, per replicate, so the interval is that of the difference of the
-    means over the same resampled images (seed-to-seed spread: see the seed table). A
+    sides are means over their seeds, per replicate, so the interval is that of the
+    difference of the means over the same resampled images (seed-to-seed spread: see
+    the seed table). A
     pair of runs that share no per-image outcomes, or that scored an entry on
     different images, gets no interval there (the lines after the table say which and
     why).

@@ -128,6 +128,13 @@ def check_checkpoint_file(path: str, deep: bool = False, prefix: str = '') -> No
 
 
 # ---------------------------------------------------------------------- resuming
+def checkpoint_step(path: str) -> Optional[int]:
+    """The step in a checkpoint's name (``iter_4.pth`` -> 4, ``epoch_3.pth`` -> 3,
+    ``best_..._iter_4.pth`` -> 4), or None for a name without one."""
+    match = _STEP_NAME.search(osp.basename(path))
+    return int(match.group(1)) if match else None
+
+
 def _checkpoints_newest_first(folders: List[str]) -> List[str]:
     """Files named like ``iter_4.pth`` / ``epoch_3.pth`` (``best_..._iter_4.pth``) in
     ``folders``: highest step first, then the regular one before a best one, then the
@@ -137,13 +144,13 @@ def _checkpoints_newest_first(folders: List[str]) -> List[str]:
         if not osp.isdir(folder):
             continue
         for name in os.listdir(folder):
-            match = _STEP_NAME.search(name)
+            step = checkpoint_step(name)
             path = osp.join(folder, name)
-            if not match or not osp.isfile(path):
+            if step is None or not osp.isfile(path):
                 continue
             real = osp.realpath(path)
             if real not in found:
-                found[real] = (int(match.group(1)), not name.startswith('best_'),
+                found[real] = (step, not name.startswith('best_'),
                                osp.getmtime(path), path)
     return [key[-1] for key in sorted(found.values(), reverse=True)]
 
