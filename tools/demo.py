@@ -10,8 +10,12 @@
    (`--methods` picks others, e.g. `clean advbn`; `--task classification` or
    `segmentation` compares the ResNet-18 classifier or the FPN segmentor instead;
    `--iters N` trains every model N iterations instead of its config's schedule, with
-   warm-up and learning-rate steps scaled to it: 300 makes the demo fit 30 minutes on
-   a 2-core CPU, but its GAT detector then underfits, see the README);
+   warm-up and learning-rate steps scaled to it). The detector's other methods
+   fine-tune: they start from the clean run's checkpoint at iteration 350 of 500
+   (weights, optimizer, learning-rate schedule and data order) and train only the last
+   150 iterations with their method, so every model has seen the same 500 iterations
+   and the demo fits 30 minutes on a 2-core CPU (`--finetune-last N` sets the count;
+   0 trains every method from scratch, what tools/compare.py does);
 4. runs the robustness suite on each (`--suite`, default the demo suite: every unseen
    attack and corruption family on a subset of val);
 5. merges the runs with tools/report.py into WORK_DIR/report.md and prints it: every
@@ -43,11 +47,13 @@ METHODS = ('clean', 'gat', 'pgd', 'shared', 'localized', 'universal', 'advbn')
 #: Per task: the model of ``configs/<method>/<model>_<method>_digitscenes<suffix>.py``,
 #: its metric (key of tools/test.py's output, and its name) and the GAT generator
 #: (trained to ``work_dirs/<generator config name>/generator.pth``, where the GAT
-#: configs and suites look for it).
+#: configs and suites look for it); ``finetune_fraction``: the default of
+#: --finetune-last as a fraction of the schedule (0 when left out).
 TASKS = {
     'detection': dict(model='faster-rcnn_r18', suffix='', prefix='det',
                       metric='coco/bbox_mAP_50', metric_name='mAP50',
-                      generator='configs/generators/style-ae_digitscenes.py'),
+                      generator='configs/generators/style-ae_digitscenes.py',
+                      finetune_fraction=0.3),
     'segmentation': dict(model='fpn_r18', suffix='', prefix='seg', metric='mIoU',
                          metric_name='mIoU',
                          generator='configs/generators/style-ae_digitscenes.py'),
@@ -106,6 +112,34 @@ def schedule_options(config: str, iters: int) -> list:
     return options
 
 
+def max_iters(config: str) -> int:
+    from mmengine.config import Config
+    return int(Config.fromfile(osp.join(REPO, config)).train_cfg.max_iters)
+
+
+def finetune_length(args, task: dict, total: int) -> int:
+    """How many of the ``total`` iterations the methods other than clean train from the
+    clean run's checkpoint (--finetune-last); stops (exit 2) on a value that cannot be."""
+    count = args.finetune_last
+    if count is None:
+        fraction = task.get('finetune_fraction', 0) if 'clean' in args.methods else 0
+        return round(fraction * total)
+    if count and 'clean' not in args.methods:
+        print(f'error: --finetune-last {count} starts the methods from the clean run: '
+              'add clean to --methods (or pass --finetune-last 0)', file=sys.stderr)
+        raise SystemExit(2)
+    if not 0 <= count < total:
+        print(f'error: --finetune-last must be in [0, {total}) (the schedule has {total} '
+              f'iterations), got {count}', file=sys.stderr)
+        raise SystemExit(2)
+    return count
+
+
+def run_dir(work_dir: str, method: str, seed) -> str:
+    return osp.join(work_dir, method) if seed is None else \
+        osp.join(work_dir, method, f'seed{seed}')
+
+
 def generator_checkpoint(generator_config: str) -> str:
     name = osp.splitext(osp.basename(generator_config))[0]
     return f'work_dirs/{name}/generator.pth'
@@ -128,6 +162,13 @@ def parse_args(argv=None):
     parser.add_argument('--iters', type=int,
                         help="training iterations of every model, the schedule scaled "
                         "to them (default: the config's)")
+    parser.add_argument('--finetune-last', type=int, metavar='N',
+                        help='methods other than clean start from the clean run of the '
+                        'same seed at iteration (iterations - N), optimizer and schedule '
+                        'included, and train the last N iterations with their method; 0: '
+                        'every method from scratch (default: the last 30%% of the schedule, '
+                        '150 of 500 iterations, for the detector when clean is among '
+                        '--methods; else 0)')
     parser.add_argument('--force', action='store_true',
                         help='retrain the generator and the models')
     return parser.parse_args(argv)
@@ -206,28 +247,48 @@ def main(argv=None):
                                   '--split', split)
                for split in ('val', 'val_ood')}
 
-    # The models: one per method, or one per method and seed.
+    # The models: one per method, or one per method and seed. When the other methods
+    # fine-tune from the clean run, clean trains first and keeps their starting point.
     seeds = args.seeds or [None]
+    total = iters if iters is not None else max_iters(method_config(args.task, 'clean'))
+    finetune = finetune_length(args, task, total)
+    start_step = total - finetune
+    methods = sorted(args.methods, key=lambda m: m != 'clean') if finetune else args.methods
     runs = {}  # (method, seed) -> (config, checkpoint, work dir)
-    for method in args.methods:
+    for method in methods:
         for seed in seeds:
             config = method_config(args.task, method)
-            work_dir = osp.join(wd, method) if seed is None else \
-                osp.join(wd, method, f'seed{seed}')
+            work_dir = run_dir(wd, method, seed)
             step = f'train_{method}' + ('' if seed is None else f'_seed{seed}')
             options = ([] if seed is None else [f'randomness.seed={seed}']) + \
                 ([] if iters is None else schedule_options(config, iters))
+            warm_start = None
+            if finetune and method == 'clean':
+                options += [f'default_hooks.checkpoint.interval={start_step}',
+                            'default_hooks.checkpoint.max_keep_ckpts=-1']
+            elif finetune:
+                warm_start = osp.join(run_dir(wd, 'clean', seed), f'iter_{start_step}.pth')
             options = ['--cfg-options', *options] if options else []
             checkpoint = final_checkpoint(work_dir)
+            trained = None if checkpoint is None else checkpoint_step(checkpoint)
             done = checkpoint is not None and (
-                iters is None or osp.basename(checkpoint) == f'iter_{iters}.pth')
+                (iters is None and not finetune) or trained == total)
+            if done and finetune and method == 'clean':
+                done = osp.isfile(osp.join(work_dir, f'iter_{start_step}.pth'))
             if args.force or not done:
-                # A run killed part-way continues; one of another length starts anew.
-                trained = None if checkpoint is None else checkpoint_step(checkpoint)
-                resume = ['--resume'] if checkpoint is not None and not args.force \
-                    and iters is not None and (trained is None or trained < iters) else []
+                if warm_start is not None and (args.force or checkpoint is None):
+                    if not osp.isfile(warm_start):
+                        print(f'error: --finetune-last {finetune}: no clean checkpoint '
+                              f'{warm_start} to start {method} from', file=sys.stderr)
+                        raise SystemExit(2)
+                    resume = ['--resume', warm_start]
+                else:
+                    # A run killed part-way continues; one of another length starts anew.
+                    resume = ['--resume'] if checkpoint is not None and not args.force \
+                        and (iters is not None or finetune) \
+                        and (trained is None or trained < total) else []
                 demo.run(step, ['tools/train.py', config, '--work-dir', work_dir,
-                                *options, *resume], accumulate=bool(resume))
+                                *options, *resume], accumulate=resume == ['--resume'])
                 checkpoint = final_checkpoint(work_dir)
             runs[(method, seed)] = (config, checkpoint, work_dir)
     clean_run = runs.get(('clean', seeds[0]))

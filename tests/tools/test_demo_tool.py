@@ -79,15 +79,11 @@ def test_method_variants_name_their_config_and_unknown_ones_stop(capsys):
         tool.parse_args(['--methods', 'nosuch'])
 
 
-def test_seeds_train_each_method_per_seed_and_pair_with_clean(tmp_path, monkeypatch):
-    """--seeds: one training per (method, seed) with randomness.seed, its own work dir,
-    one suite each, and one report that groups the seeds and pairs with clean. The
-    tools are stood in for: each step writes what the real one would."""
+def fake_training(calls):
+    """A stand-in for Demo.run: a training writes the checkpoints the real one would keep
+    (its last iteration, and the one its checkpoint interval names when the demo sets
+    it); a suite, a metric and the report write what their readers need."""
     import os
-    tool = load_tool('demo')
-    (tmp_path / 'data').mkdir()
-    (tmp_path / 'data' / 'meta.json').write_text('{}')
-    calls = []
 
     def fake_run(self, step, cmd, accumulate=False, ok_codes=(0, )):
         calls.append((step, cmd))
@@ -95,10 +91,13 @@ def test_seeds_train_each_method_per_seed_and_pair_with_clean(tmp_path, monkeypa
         if cmd[0] == 'tools/train.py':
             work_dir = args[args.index('--work-dir') + 1]
             os.makedirs(work_dir, exist_ok=True)
-            ckpt = os.path.join(work_dir, 'iter_1.pth')
-            open(ckpt, 'w').close()
+            options = dict(o.split('=', 1) for o in args if '=' in o)
+            last = int(options.get('train_cfg.max_iters', 500))
+            kept = {last, int(options.get('default_hooks.checkpoint.interval', last))}
+            for step_ in kept:
+                open(os.path.join(work_dir, f'iter_{step_}.pth'), 'w').close()
             with open(os.path.join(work_dir, 'last_checkpoint'), 'w') as f:
-                f.write(ckpt)
+                f.write(os.path.join(work_dir, f'iter_{last}.pth'))
         elif cmd[0] == 'tools/test.py' and '--robustness' in args:
             work_dir = args[args.index('--work-dir') + 1]
             os.makedirs(work_dir, exist_ok=True)
@@ -113,13 +112,24 @@ def test_seeds_train_each_method_per_seed_and_pair_with_clean(tmp_path, monkeypa
             with open(args[args.index('--out') + 1], 'w') as f:
                 f.write('# report\n')
         return 0
+    return fake_run
 
-    monkeypatch.setattr(tool.Demo, 'run', fake_run)
+
+def test_seeds_train_each_method_per_seed_and_pair_with_clean(tmp_path, monkeypatch):
+    """--seeds: one training per (method, seed) with randomness.seed, its own work dir,
+    one suite each, and one report that groups the seeds and pairs with clean. The
+    tools are stood in for: each step writes what the real one would."""
+    tool = load_tool('demo')
+    (tmp_path / 'data').mkdir()
+    (tmp_path / 'data' / 'meta.json').write_text('{}')
+    calls = []
+    monkeypatch.setattr(tool.Demo, 'run', fake_training(calls))
     monkeypatch.setattr(tool, 'generator_checkpoint', lambda cfg: str(tmp_path / 'g.pth'))
     (tmp_path / 'g.pth').write_text('')
     wd = tmp_path / 'demo'
     tool.main(['--work-dir', str(wd), '--data-root', str(tmp_path / 'data'),
-               '--methods', 'clean', 'gat', '--seeds', '0', '1', '--iters', '300'])
+               '--methods', 'clean', 'gat', '--seeds', '0', '1', '--iters', '300',
+               '--finetune-last', '0'])
     trains = [cmd for step, cmd in calls if step.startswith('train_')]
     assert [step for step, _ in calls if step.startswith('train_')] == [
         'train_clean_seed0', 'train_clean_seed1', 'train_gat_seed0', 'train_gat_seed1']
@@ -133,11 +143,70 @@ def test_seeds_train_each_method_per_seed_and_pair_with_clean(tmp_path, monkeypa
     assert report[report.index('--baseline') + 1] == 'clean'
     assert str(wd / 'gat' / 'seed1' / 'robustness') in report
     # a run stopped before its 300 iterations (here: at 1) continues on the next demo
+    seed0 = wd / 'clean' / 'seed0'
+    open(seed0 / 'iter_1.pth', 'w').close()
+    (seed0 / 'last_checkpoint').write_text(str(seed0 / 'iter_1.pth'))
     calls.clear()
     tool.main(['--work-dir', str(wd), '--data-root', str(tmp_path / 'data'),
                '--methods', 'clean', '--seeds', '0', '--iters', '300'])
     again = [cmd for step, cmd in calls if step.startswith('train_')]
     assert len(again) == 1 and again[0][-1] == '--resume'
+
+
+def test_detector_methods_fine_tune_from_the_clean_run(tmp_path, monkeypatch, capsys):
+    """The detector demo's default: clean trains its 500 iterations first and keeps
+    iteration 350; GAT resumes from that checkpoint (so it trains only the last 150
+    with GAT); a finished demo trains nothing again; a GAT run killed part-way
+    continues from its own checkpoint; values that cannot be stop with exit 2."""
+    import os
+    tool = load_tool('demo')
+    (tmp_path / 'data').mkdir()
+    (tmp_path / 'data' / 'meta.json').write_text('{}')
+    (tmp_path / 'g.pth').write_text('')
+    calls = []
+    monkeypatch.setattr(tool.Demo, 'run', fake_training(calls))
+    monkeypatch.setattr(tool, 'generator_checkpoint', lambda cfg: str(tmp_path / 'g.pth'))
+    wd = tmp_path / 'demo'
+    base = ['--work-dir', str(wd), '--data-root', str(tmp_path / 'data')]
+    tool.main(base + ['--methods', 'gat', 'clean'])
+    trains = {step: cmd for step, cmd in calls if step.startswith('train_')}
+    assert list(trains) == ['train_clean', 'train_gat']
+    clean_options = trains['train_clean'][trains['train_clean'].index('--cfg-options') + 1:]
+    assert clean_options == ['default_hooks.checkpoint.interval=350',
+                             'default_hooks.checkpoint.max_keep_ckpts=-1']
+    gat = trains['train_gat']
+    assert gat[-2:] == ['--resume', str(wd / 'clean' / 'iter_350.pth')]
+    assert '--cfg-options' not in gat  # the GAT config's own schedule, resumed at 350
+    report = next(cmd for step, cmd in calls if step == 'report')
+    assert report[report.index('--names') + 1:report.index('--baseline')] == ['clean', 'gat']
+
+    calls.clear()
+    tool.main(base + ['--methods', 'clean', 'gat'])
+    assert not [step for step, _ in calls if step.startswith('train_')]
+
+    # killed at iteration 400: the next demo continues the GAT run itself
+    os.remove(wd / 'gat' / 'iter_500.pth')
+    open(wd / 'gat' / 'iter_400.pth', 'w').close()
+    (wd / 'gat' / 'last_checkpoint').write_text(str(wd / 'gat' / 'iter_400.pth'))
+    calls.clear()
+    tool.main(base + ['--methods', 'clean', 'gat'])
+    again = [cmd for step, cmd in calls if step.startswith('train_')]
+    assert len(again) == 1 and again[0][-1] == '--resume'
+
+    # --finetune-last 0: every method from scratch
+    calls.clear()
+    tool.main(base + ['--work-dir', str(tmp_path / 'scratch'), '--methods', 'clean', 'gat',
+                      '--finetune-last', '0'])
+    trains = [cmd for step, cmd in calls if step.startswith('train_')]
+    assert len(trains) == 2 and not any('--resume' in cmd for cmd in trains)
+
+    for extra, says in ((['--methods', 'clean', 'gat', '--finetune-last', '500'],
+                         'must be in [0, 500)'),
+                        (['--methods', 'gat', '--finetune-last', '100'],
+                         'add clean to --methods')):
+        with pytest.raises(SystemExit) as stop:
+            tool.main(base + extra)
+        assert stop.value.code == 2 and says in capsys.readouterr().err
 
 
 def test_demo_schedule_scales_warm_up_and_steps_with_the_length():
