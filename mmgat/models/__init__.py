@@ -2,5 +2,8 @@
 from .accuracy_metric import Accuracy
 from .image_classifier import ImageClassifier
 from .resnet_init import ResNetDefaultInit
+from .separable_roi_align import SeparableRoIAlign, separable_roi_align
+from .separable_roi_extractor import SeparableRoIExtractor
 
-__all__ = ['Accuracy', 'ImageClassifier', 'ResNetDefaultInit']
+__all__ = ['Accuracy', 'ImageClassifier', 'ResNetDefaultInit', 'SeparableRoIAlign',
+           'SeparableRoIExtractor', 'separable_roi_align']

@@ -33,6 +33,7 @@ import torch
 from mmengine.config import Config
 
 from conftest import REPO, read_scalars
+from suite_cuts import one_step_entry_options
 
 METHODS = ('clean', 'pgd', 'shared', 'universal', 'localized', 'gat', 'advbn')
 MODELS_ = {  # (model, dataset) -> upstream config
@@ -464,13 +465,7 @@ def test_dataset_suite_runs_every_entry(data, layouts, trained_generators, tmp_p
     key = ('clean', 'faster-rcnn_r50_fpn', data)
     checkpoint = train_config(key, layouts, trained_generators, tmp_path / 'train')
     names = load_suite(str(REPO / SUITES[data])).for_task('detection').names
-    one = dict(attack_options=dict(steps=1))
-    cut = {name: one for name in names if name.startswith(('apgd', 'tog'))}
-    cut.update({name: one for name in ('recolor', 'spatial', 'perceptual')})
-    cut.update({name: dict(attack=dict(steps=1)) for name in ('gat-coarse', 'gat-mid',
-                                                               'gat-fine', 'granularity')})
-    cut['universal'] = dict(iters=1, train_batch_size=2)
-    cut['corruptions'] = dict(severities=[1, 5])
+    cut = one_step_entry_options(names)
     suite = tmp_path / 'suite.py'
     suite.write_text(
         f'_base_ = [{str(REPO / SUITES[data])!r}]\nbootstrap = dict(replicates=20)\n'

@@ -27,6 +27,7 @@ import torch
 from mmengine.config import Config
 
 from conftest import REPO, read_scalars
+from suite_cuts import one_step_entry_options
 from mmgat.utils import safe_torch_load
 from mmgat.utils.errors import ConfigError
 
@@ -378,14 +379,19 @@ def test_config_trains_two_iterations_and_tests(method, name, layouts, generator
 @pytest.mark.parametrize('name', sorted(DATASETS))
 def test_robustness_suite_runs_on_two_images(name, layouts, generators, clean_models,
                                              tmp_path):
-    """configs/robustness/unseen_<name>.py with --num-images 2 on the clean model; the
-    generator is this test's (a suite deriving from the real one only to point at it)."""
+    """configs/robustness/unseen_<name>.py with --num-images 2 on the clean model: the
+    suite's own entries, each iterative one cut to one step, and the test's generator
+    (the suite's checkpoint path only exists after a real run)."""
+    from mmgat.evaluation.suite_config import load_suite
     checkpoint, _ = clean_models[name]
+    base = REPO / f'configs/robustness/unseen_{name}.py'
+    cut = one_step_entry_options(load_suite(str(base)).for_task('segmentation').names)
     suite = tmp_path / f'unseen_{name}_test.py'
     suite.write_text(
-        f"_base_ = [{str(REPO / f'configs/robustness/unseen_{name}.py')!r}]\n"
+        f"_base_ = [{str(base)!r}]\nbootstrap = dict(replicates=20)\n"
         f"generator = dict(_delete_=True, segmentation=dict(config="
-        f"'configs/generators/style-ae_{name}.py', checkpoint={str(generators[name])!r}))\n")
+        f"'configs/generators/style-ae_{name}.py', checkpoint={str(generators[name])!r}))\n"
+        f"entry_options = {cut!r}\n")
     with dataset_env(name, layouts[name]):
         record = load_tool('test').main([
             str(REPO / CONFIGS['clean', name]), str(checkpoint), '--robustness', str(suite),

@@ -46,8 +46,11 @@ model = dict(
         loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
     roi_head=dict(
         type='StandardRoIHead',
+        # mmdet's SingleRoIExtractor with RoIAlign as two matrix products per image:
+        # the same values, 2-3x faster on a CPU (mmcv's CPU kernel runs in one thread);
+        # mmcv's kernel on CUDA (mmgat/models/separable_roi_align.py).
         bbox_roi_extractor=dict(
-            type='SingleRoIExtractor',
+            type='mmgat.SeparableRoIExtractor',
             roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0),
             out_channels=64,
             featmap_strides=[4, 8, 16, 32]),
