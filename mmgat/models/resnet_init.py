@@ -45,8 +45,8 @@ class ResNetDefaultInit(BaseInit):
                             f'not {type(module).__name__}')
         initialize(module, _RESNET_INIT)
         block = module.arch_settings[module.depth][0]
-        block_init = _BLOCK_INIT.get(block.__name__) if block in (BasicBlock,
-                                                                   Bottleneck) else None
+        known = block in (BasicBlock, Bottleneck)
+        block_init = _BLOCK_INIT.get(block.__name__) if known else None
         if module.zero_init_residual and block_init is not None:
             for layer_name in module.res_layers:
                 for block in getattr(module, layer_name):

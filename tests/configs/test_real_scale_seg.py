@@ -262,7 +262,7 @@ class _Runner:
 
 @pytest.mark.parametrize('name', sorted(DATASETS))
 def test_hooks_build_and_localized_needs_background_classes(name, layouts, models,
-                                                           tmp_path):
+                                                            tmp_path):
     """Every method's hook builds (GAT with an untrained generator of the dataset's
     generator config) and accepts the model; without background_classes the localized
     hook stops before running, naming the field."""
