@@ -140,6 +140,26 @@ def run_dir(work_dir: str, method: str, seed) -> str:
         osp.join(work_dir, method, f'seed{seed}')
 
 
+#: In each training's work dir: the checkpoint the demo started it from (null: scratch).
+RUN_START = 'demo_start.json'
+
+
+def run_start(work_dir: str):
+    """The checkpoint the demo started the run in ``work_dir`` from; None for a run
+    from scratch (also a run of a demo older than this record)."""
+    path = osp.join(work_dir, RUN_START)
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f).get('from_checkpoint')
+
+
+def record_run_start(work_dir: str, checkpoint) -> None:
+    os.makedirs(work_dir, exist_ok=True)
+    with open(osp.join(work_dir, RUN_START), 'w') as f:
+        json.dump(dict(from_checkpoint=checkpoint), f)
+
+
 def generator_checkpoint(generator_config: str) -> str:
     name = osp.splitext(osp.basename(generator_config))[0]
     return f'work_dirs/{name}/generator.pth'
@@ -271,22 +291,25 @@ def main(argv=None):
             options = ['--cfg-options', *options] if options else []
             checkpoint = final_checkpoint(work_dir)
             trained = None if checkpoint is None else checkpoint_step(checkpoint)
-            done = checkpoint is not None and (
-                (iters is None and not finetune) or trained == total)
+            # A run that started elsewhere (from scratch vs from the clean run) is
+            # another model: it is trained anew, not reused or continued.
+            fresh = args.force or checkpoint is None or \
+                run_start(work_dir) != warm_start
+            done = not fresh and trained == total
             if done and finetune and method == 'clean':
                 done = osp.isfile(osp.join(work_dir, f'iter_{start_step}.pth'))
-            if args.force or not done:
-                if warm_start is not None and (args.force or checkpoint is None):
+            if not done:
+                if warm_start is not None and fresh:
                     if not osp.isfile(warm_start):
                         print(f'error: --finetune-last {finetune}: no clean checkpoint '
                               f'{warm_start} to start {method} from', file=sys.stderr)
                         raise SystemExit(2)
                     resume = ['--resume', warm_start]
+                elif not fresh and (trained is None or trained < total):
+                    resume = ['--resume']  # a run killed part-way continues
                 else:
-                    # A run killed part-way continues; one of another length starts anew.
-                    resume = ['--resume'] if checkpoint is not None and not args.force \
-                        and (iters is not None or finetune) \
-                        and (trained is None or trained < total) else []
+                    resume = []
+                record_run_start(work_dir, warm_start)
                 demo.run(step, ['tools/train.py', config, '--work-dir', work_dir,
                                 *options, *resume], accumulate=resume == ['--resume'])
                 checkpoint = final_checkpoint(work_dir)

@@ -193,12 +193,16 @@ def test_detector_methods_fine_tune_from_the_clean_run(tmp_path, monkeypatch, ca
     again = [cmd for step, cmd in calls if step.startswith('train_')]
     assert len(again) == 1 and again[0][-1] == '--resume'
 
-    # --finetune-last 0: every method from scratch
+    # --finetune-last 0: GAT from scratch, a model of its own: trained anew, not the
+    # fine-tuned one reused or continued; back to the default, it is fine-tuned again
     calls.clear()
-    tool.main(base + ['--work-dir', str(tmp_path / 'scratch'), '--methods', 'clean', 'gat',
-                      '--finetune-last', '0'])
+    tool.main(base + ['--methods', 'clean', 'gat', '--finetune-last', '0'])
     trains = [cmd for step, cmd in calls if step.startswith('train_')]
-    assert len(trains) == 2 and not any('--resume' in cmd for cmd in trains)
+    assert len(trains) == 1 and '--resume' not in trains[0] and 'gat' in trains[0][1]
+    calls.clear()
+    tool.main(base + ['--methods', 'clean', 'gat'])
+    trains = [cmd for step, cmd in calls if step.startswith('train_')]
+    assert len(trains) == 1 and trains[0][-2:] == ['--resume', str(wd / 'clean' / 'iter_350.pth')]
 
     for extra, says in ((['--methods', 'clean', 'gat', '--finetune-last', '500'],
                          'must be in [0, 500)'),
