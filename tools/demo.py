@@ -140,24 +140,38 @@ def run_dir(work_dir: str, method: str, seed) -> str:
         osp.join(work_dir, method, f'seed{seed}')
 
 
-#: In each training's work dir: the checkpoint the demo started it from (null: scratch).
+#: In each training's work dir: how the demo started it (the checkpoint it started from,
+#: relative to the demo's work dir, or null for scratch; its length in iterations).
 RUN_START = 'demo_start.json'
 
 
-def run_start(work_dir: str):
-    """The checkpoint the demo started the run in ``work_dir`` from; None for a run
-    from scratch (also a run of a demo older than this record)."""
+def run_start(work_dir: str, trained) -> dict:
+    """How the run in ``work_dir`` was started; a run without the record (an older
+    demo's) counts as one from scratch of the length it reached."""
     path = osp.join(work_dir, RUN_START)
     if not osp.isfile(path):
-        return None
+        return dict(from_checkpoint=None, iterations=trained)
     with open(path) as f:
-        return json.load(f).get('from_checkpoint')
+        return json.load(f)
 
 
-def record_run_start(work_dir: str, checkpoint) -> None:
-    os.makedirs(work_dir, exist_ok=True)
-    with open(osp.join(work_dir, RUN_START), 'w') as f:
-        json.dump(dict(from_checkpoint=checkpoint), f)
+def set_aside(work_dir: str) -> None:
+    """Move a replaced model's checkpoints to WORK_DIR/previous/ (one generation kept),
+    so that neither the demo nor --resume takes them for the new run's."""
+    import glob
+    import shutil
+    from mmgat.utils.checkpoint_files import LAST_CHECKPOINT
+    old = glob.glob(osp.join(work_dir, '*.pth')) + \
+        [p for p in [osp.join(work_dir, LAST_CHECKPOINT)] if osp.isfile(p)]
+    if not old:
+        return
+    previous = osp.join(work_dir, 'previous')
+    shutil.rmtree(previous, ignore_errors=True)
+    os.makedirs(previous)
+    for path in old:
+        shutil.move(path, previous)
+    print(f'demo: {work_dir} held a model started another way; its checkpoints are now in '
+          f'{previous}', flush=True)
 
 
 def generator_checkpoint(generator_config: str) -> str:
@@ -291,13 +305,16 @@ def main(argv=None):
             options = ['--cfg-options', *options] if options else []
             checkpoint = final_checkpoint(work_dir)
             trained = None if checkpoint is None else checkpoint_step(checkpoint)
-            # A run that started elsewhere (from scratch vs from the clean run) is
-            # another model: it is trained anew, not reused or continued.
+            # A run started another way (from scratch vs from the clean run, another
+            # length) is another model: it is trained anew, not reused or continued.
+            origin = dict(from_checkpoint=None if warm_start is None
+                          else osp.relpath(warm_start, wd), iterations=total)
             fresh = args.force or checkpoint is None or \
-                run_start(work_dir) != warm_start
+                run_start(work_dir, trained) != origin
+            if finetune and method == 'clean' and trained == total and not osp.isfile(
+                    osp.join(work_dir, f'iter_{start_step}.pth')):
+                fresh = True  # finished without the checkpoint the others start from
             done = not fresh and trained == total
-            if done and finetune and method == 'clean':
-                done = osp.isfile(osp.join(work_dir, f'iter_{start_step}.pth'))
             if not done:
                 if warm_start is not None and fresh:
                     if not osp.isfile(warm_start):
@@ -309,7 +326,11 @@ def main(argv=None):
                     resume = ['--resume']  # a run killed part-way continues
                 else:
                     resume = []
-                record_run_start(work_dir, warm_start)
+                if fresh:
+                    set_aside(work_dir)
+                os.makedirs(work_dir, exist_ok=True)
+                with open(osp.join(work_dir, RUN_START), 'w') as f:
+                    json.dump(origin, f)
                 demo.run(step, ['tools/train.py', config, '--work-dir', work_dir,
                                 *options, *resume], accumulate=resume == ['--resume'])
                 checkpoint = final_checkpoint(work_dir)

@@ -60,15 +60,26 @@ def separable_roi_align(features: torch.Tensor, rois: torch.Tensor,
     """RoIAlign of ``rois`` (``[N, 5]``: image index, x1, y1, x2, y2 in input pixels) on
     ``features`` (``[B, C, H, W]``): ``[N, C, *output_size]``, equal to
     ``mmcv.ops.roi_align(..., aligned=True)`` up to float rounding. Gradients flow to
-    ``features`` only (as in mmcv: boxes get none)."""
+    ``features`` only (as in mmcv: boxes get none). A box of negative size pools to 0
+    (mmcv's kernel asserts; mmdet's proposals never have one)."""
     out_h, out_w = output_size
     channels, height, width = features.shape[1:]
-    rois = rois.detach().to(features.dtype)
+    # weights in float32 (mmcv's arithmetic), products in the features' dtype: under
+    # CPU autocast a float32 map stays float32, as it does through mmcv's kernel
+    rois = rois.detach().float()
     rows = _axis_weights(rois[:, 2], rois[:, 4], spatial_scale, out_h, height,
-                         sampling_ratio)
+                         sampling_ratio).to(features.dtype)
     cols = _axis_weights(rois[:, 1], rois[:, 3], spatial_scale, out_w, width,
-                         sampling_ratio)
-    images = rois[:, 0].long()
+                         sampling_ratio).to(features.dtype)
+    with torch.autocast('cpu', enabled=False):
+        return _pool(features, rois[:, 0].long(), rows, cols)
+
+
+def _pool(features: torch.Tensor, images: torch.Tensor, rows: torch.Tensor,
+          cols: torch.Tensor) -> torch.Tensor:
+    """``rows[r] @ features[images[r]] @ cols[r].T`` for every RoI r, per image."""
+    channels, height, width = features.shape[1:]
+    out_h, out_w = rows.shape[1], cols.shape[1]
     order = torch.argsort(images, stable=True)  # mmdet's RoIs come sorted: a no-op there
     counts = torch.bincount(images, minlength=len(features)).tolist()
     pieces = []
@@ -83,7 +94,7 @@ def separable_roi_align(features: torch.Tensor, rois: torch.Tensor,
                       cols[index].transpose(1, 2))
     if not pieces:
         return features.new_zeros(0, channels, out_h, out_w)
-    out = torch.cat(pieces).reshape(len(rois), out_h, channels, out_w).transpose(1, 2)
+    out = torch.cat(pieces).reshape(len(images), out_h, channels, out_w).transpose(1, 2)
     if not bool((order == torch.arange(len(order), device=order.device)).all()):
         out = out.index_select(0, torch.argsort(order))
     return out.contiguous()

@@ -28,7 +28,7 @@ def random_rois(num: int, images: int, generator: torch.Generator) -> torch.Tens
 def test_values_and_gradients_equal_mmcv(sampling_ratio, spatial_scale):
     generator = torch.Generator().manual_seed(int(spatial_scale * 8) + sampling_ratio)
     features = torch.randn(3, 5, 13, 17, generator=generator)
-    rois = random_rois(50, 3, generator)  # unsorted image indices, one image may lack any
+    rois = random_rois(50, 3, generator)  # image indices unsorted
     theirs = features.clone().requires_grad_()
     ours = features.clone().requires_grad_()
     expected = roi_align(theirs, rois, (7, 6), spatial_scale, sampling_ratio, 'avg', True)
@@ -52,6 +52,21 @@ def test_boxes_get_no_gradient_and_empty_input_works():
     assert features.grad[1].abs().sum() > 0
     empty = SeparableRoIAlign(7, spatial_scale=0.25)(features, rois[:0].detach())
     assert empty.shape == (0, 3, 7, 7)
+
+
+def test_float32_map_stays_float32_under_cpu_autocast():
+    """mmdet writes each FPN level's RoI features into one float32 tensor: under the
+    attacks' bf16 autocast (--amp) a float32 map must pool to float32, unchanged."""
+    generator = torch.Generator().manual_seed(3)
+    features = torch.randn(2, 4, 9, 11, generator=generator)
+    rois = random_rois(20, 2, generator)
+    plain = separable_roi_align(features, rois, (7, 7), 0.25)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        cast = separable_roi_align(features, rois, (7, 7), 0.25)
+        half = separable_roi_align(features.bfloat16(), rois, (7, 7), 0.25)
+    assert cast.dtype == torch.float32 and torch.equal(cast, plain)
+    assert half.dtype == torch.bfloat16
+    assert torch.allclose(half.float(), plain, atol=0.1)
 
 
 @pytest.mark.parametrize('options, says', [
@@ -81,6 +96,10 @@ def test_detector_losses_equal_those_with_mmcv_roi_align():
     ours = MODELS.build(cfg.model)
     theirs = MODELS.build(stock)
     theirs.load_state_dict(ours.state_dict())
+    assert all(isinstance(layer, SeparableRoIAlign)
+               for layer in ours.roi_head.bbox_roi_extractor.roi_layers)
+    assert not any(isinstance(layer, SeparableRoIAlign)
+                   for layer in theirs.roi_head.bbox_roi_extractor.roi_layers)
     ours.eval(), theirs.eval()  # BN from running statistics: the two see one batch each
     generator = torch.Generator().manual_seed(0)
     pixels = torch.rand(2, 3, 128, 128, generator=generator) * 255

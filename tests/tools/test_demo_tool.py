@@ -79,15 +79,19 @@ def test_method_variants_name_their_config_and_unknown_ones_stop(capsys):
         tool.parse_args(['--methods', 'nosuch'])
 
 
-def fake_training(calls):
+def fake_training(calls, fail=None):
     """A stand-in for Demo.run: a training writes the checkpoints the real one would keep
     (its last iteration, and the one its checkpoint interval names when the demo sets
-    it); a suite, a metric and the report write what their readers need."""
+    it); a suite, a metric and the report write what their readers need. ``fail``: the
+    tool whose run (other than the clean training) stops the demo, as a killed one."""
     import os
 
     def fake_run(self, step, cmd, accumulate=False, ok_codes=(0, )):
         calls.append((step, cmd))
         args = cmd[1:]
+        if cmd[0] == fail and not any(o.startswith('default_hooks.checkpoint.interval')
+                                      for o in args):  # a method's training, not clean's
+            raise SystemExit(f'demo: step {step} failed with exit status 1')
         if cmd[0] == 'tools/train.py':
             work_dir = args[args.index('--work-dir') + 1]
             os.makedirs(work_dir, exist_ok=True)
@@ -203,6 +207,31 @@ def test_detector_methods_fine_tune_from_the_clean_run(tmp_path, monkeypatch, ca
     tool.main(base + ['--methods', 'clean', 'gat'])
     trains = [cmd for step, cmd in calls if step.startswith('train_')]
     assert len(trains) == 1 and trains[0][-2:] == ['--resume', str(wd / 'clean' / 'iter_350.pth')]
+
+    # the default again, killed before GAT's first checkpoint: the from-scratch model's
+    # checkpoints were set aside, so the next demo starts GAT again from the clean run
+    # (not taking the from-scratch iter_500.pth for the fine-tuned one)
+    tool.main(base + ['--methods', 'clean', 'gat', '--finetune-last', '0'])
+    failing = fake_training(calls, fail='tools/train.py')
+    monkeypatch.setattr(tool.Demo, 'run', failing)
+    with pytest.raises(SystemExit):
+        tool.main(base + ['--methods', 'clean', 'gat'])
+    assert (wd / 'gat' / 'previous' / 'iter_500.pth').is_file()
+    assert not (wd / 'gat' / 'last_checkpoint').exists()
+    monkeypatch.setattr(tool.Demo, 'run', fake_training(calls))
+    calls.clear()
+    tool.main(base + ['--methods', 'clean', 'gat'])
+    trains = [cmd for step, cmd in calls if step.startswith('train_')]
+    assert len(trains) == 1 and trains[0][-2:] == ['--resume', str(wd / 'clean' / 'iter_350.pth')]
+
+    # a finished run of another length is another model, not one killed part-way
+    calls.clear()
+    short = base + ['--work-dir', str(tmp_path / 'short'), '--methods', 'clean']
+    tool.main(short + ['--iters', '300'])
+    tool.main(short)
+    trains = [cmd for step, cmd in calls if step.startswith('train_')]
+    assert len(trains) == 2 and '--resume' not in trains[1]
+    assert (tmp_path / 'short' / 'clean' / 'previous' / 'iter_300.pth').is_file()
 
     for extra, says in ((['--methods', 'clean', 'gat', '--finetune-last', '500'],
                          'must be in [0, 500)'),
