@@ -31,15 +31,17 @@ stopped; the suite resumes per entry); `--force` redoes the training steps. Each
 wall time goes to WORK_DIR/demo_times.json (a resumed suite adds to its earlier time).
 """
 import argparse
+import glob
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import time
 
 from mmgat.evaluation import load_suite
-from mmgat.utils.checkpoint_files import checkpoint_step
+from mmgat.utils.checkpoint_files import LAST_CHECKPOINT, checkpoint_step
 from mmgat.utils.runner_setup import final_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -158,9 +160,6 @@ def run_start(work_dir: str, trained) -> dict:
 def set_aside(work_dir: str) -> None:
     """Move a replaced model's checkpoints to WORK_DIR/previous/ (one generation kept),
     so that neither the demo nor --resume takes them for the new run's."""
-    import glob
-    import shutil
-    from mmgat.utils.checkpoint_files import LAST_CHECKPOINT
     old = glob.glob(osp.join(work_dir, '*.pth')) + \
         [p for p in [osp.join(work_dir, LAST_CHECKPOINT)] if osp.isfile(p)]
     if not old:
@@ -172,6 +171,42 @@ def set_aside(work_dir: str) -> None:
         shutil.move(path, previous)
     print(f'demo: {work_dir} held a model started another way; its checkpoints are now in '
           f'{previous}', flush=True)
+
+
+def training_resume(work_dir: str, origin: dict, warm_start, keep, force: bool):
+    """The ``--resume`` arguments of the training in ``work_dir`` (``[]``: from scratch),
+    or None when it is done. ``origin``: how the demo starts it (RUN_START's record);
+    ``warm_start``: the clean checkpoint a fine-tuned run starts from; ``keep``: a
+    checkpoint the finished run must also have left (the one the others start from).
+
+    A run started another way (from scratch vs from the clean run, another length) is
+    another model: its checkpoints are set aside and it is trained anew, not reused or
+    continued; a run killed part-way continues. Writes the record before training.
+    """
+    total = origin['iterations']
+    checkpoint = final_checkpoint(work_dir)
+    trained = None if checkpoint is None else checkpoint_step(checkpoint)
+    fresh = force or checkpoint is None or run_start(work_dir, trained) != origin
+    if keep is not None and trained == total and not osp.isfile(keep):
+        fresh = True  # finished without the checkpoint the others start from
+    if not fresh and trained == total:
+        return None
+    if warm_start is not None and fresh:
+        if not osp.isfile(warm_start):
+            print(f'error: --finetune-last: no clean checkpoint {warm_start} to start '
+                  f'{osp.basename(work_dir)} from', file=sys.stderr)
+            raise SystemExit(2)
+        resume = ['--resume', warm_start]
+    elif not fresh and (trained is None or trained < total):
+        resume = ['--resume']
+    else:
+        resume = []
+    if fresh:
+        set_aside(work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    with open(osp.join(work_dir, RUN_START), 'w') as f:
+        json.dump(origin, f)
+    return resume
 
 
 def generator_checkpoint(generator_config: str) -> str:
@@ -303,38 +338,15 @@ def main(argv=None):
             elif finetune:
                 warm_start = osp.join(run_dir(wd, 'clean', seed), f'iter_{start_step}.pth')
             options = ['--cfg-options', *options] if options else []
-            checkpoint = final_checkpoint(work_dir)
-            trained = None if checkpoint is None else checkpoint_step(checkpoint)
-            # A run started another way (from scratch vs from the clean run, another
-            # length) is another model: it is trained anew, not reused or continued.
             origin = dict(from_checkpoint=None if warm_start is None
                           else osp.relpath(warm_start, wd), iterations=total)
-            fresh = args.force or checkpoint is None or \
-                run_start(work_dir, trained) != origin
-            if finetune and method == 'clean' and trained == total and not osp.isfile(
-                    osp.join(work_dir, f'iter_{start_step}.pth')):
-                fresh = True  # finished without the checkpoint the others start from
-            done = not fresh and trained == total
-            if not done:
-                if warm_start is not None and fresh:
-                    if not osp.isfile(warm_start):
-                        print(f'error: --finetune-last {finetune}: no clean checkpoint '
-                              f'{warm_start} to start {method} from', file=sys.stderr)
-                        raise SystemExit(2)
-                    resume = ['--resume', warm_start]
-                elif not fresh and (trained is None or trained < total):
-                    resume = ['--resume']  # a run killed part-way continues
-                else:
-                    resume = []
-                if fresh:
-                    set_aside(work_dir)
-                os.makedirs(work_dir, exist_ok=True)
-                with open(osp.join(work_dir, RUN_START), 'w') as f:
-                    json.dump(origin, f)
+            keep = osp.join(work_dir, f'iter_{start_step}.pth') \
+                if finetune and method == 'clean' else None
+            resume = training_resume(work_dir, origin, warm_start, keep, args.force)
+            if resume is not None:
                 demo.run(step, ['tools/train.py', config, '--work-dir', work_dir,
                                 *options, *resume], accumulate=resume == ['--resume'])
-                checkpoint = final_checkpoint(work_dir)
-            runs[(method, seed)] = (config, checkpoint, work_dir)
+            runs[(method, seed)] = (config, final_checkpoint(work_dir), work_dir)
     clean_run = runs.get(('clean', seeds[0]))
 
     if clean_run is not None:

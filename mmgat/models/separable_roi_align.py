@@ -63,7 +63,7 @@ def separable_roi_align(features: torch.Tensor, rois: torch.Tensor,
     ``features`` only (as in mmcv: boxes get none). A box of negative size pools to 0
     (mmcv's kernel asserts; mmdet's proposals never have one)."""
     out_h, out_w = output_size
-    channels, height, width = features.shape[1:]
+    height, width = features.shape[2:]
     # weights in float32 (mmcv's arithmetic), products in the features' dtype: under
     # CPU autocast a float32 map stays float32, as it does through mmcv's kernel
     rois = rois.detach().float()
