@@ -20,9 +20,17 @@ from there (``DIR/<task>/report.md``), so that ``python tools/report.py DIR/<tas
 
 Every step is skipped when its output exists, so the matrix is built over several runs
 (a later run with more ``--seeds`` adds them); each step's wall time goes to
-``WORK_DIR/compare_times.json`` and is printed with the progress.
+``WORK_DIR/compare_times.json`` and is printed with the progress. A training counts as
+done only at its config's ``max_iters`` (a killed one continues with ``--resume``); with
+``--results``, a run whose complete suite record of the same suite is already there is
+not trained or evaluated again, so the matrix also grows across machines (a fresh
+machine trains only what ``DIR`` lacks). Each run's ``training.json`` keeps the sha256 of
+the generator its suite's GAT entries used: runs of different generators are named when
+the report is made.
 """
 import argparse
+import glob
+import hashlib
 import json
 import os
 import os.path as osp
@@ -36,7 +44,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from demo import (METHODS, TASKS, Demo, check_method_configs,  # noqa: E402
-                  generator_checkpoint, method_config, method_name)
+                  generator_checkpoint, max_iters, method_config, method_name,
+                  training_resume)
 
 from mmgat.utils.runner_setup import final_checkpoint  # noqa: E402
 
@@ -120,6 +129,45 @@ def copy_run(suite_dir: str, cost: dict, dest: str) -> None:
         json.dump(cost, f, indent=2)
 
 
+def kept_run(dest: str, suite: str) -> bool:
+    """Whether ``dest`` (a run's folder of ``--results``) holds its training cost and a
+    complete suite record of ``suite`` (by file name: the record keeps an absolute path)."""
+    record_file = osp.join(dest, 'robustness.json')
+    if not (osp.isfile(record_file) and osp.isfile(osp.join(dest, 'training.json'))):
+        return False
+    with open(record_file) as f:
+        record = json.load(f)
+    return record.get('complete') is True and \
+        osp.basename(str(record.get('suite'))) == osp.basename(suite)
+
+
+def file_sha256(path: str):
+    if not osp.isfile(path):
+        return None
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def warn_mixed_generators(dirs: list) -> None:
+    """Name the runs whose suites used another generator than the first run's."""
+    seen = {}
+    for d in dirs:
+        path = osp.join(d, 'training.json')
+        if osp.isfile(path):
+            with open(path) as f:
+                sha = json.load(f).get('generator_sha256')
+            if sha is not None:
+                seen.setdefault(sha, []).append(d)
+    if len(seen) > 1:
+        groups = '; '.join(f'{sha[:12]}: {", ".join(ds)}' for sha, ds in seen.items())
+        print('compare: warning: the runs were evaluated with different generators (their '
+              f'GAT and granularity entries are not comparable across groups): {groups}',
+              flush=True)
+
+
 class Matrix:
     """The steps of the matrix, with progress."""
 
@@ -143,28 +191,39 @@ class Matrix:
         wd = osp.join(args.work_dir, task)
         spec = TASKS[task]
         generator = generator_checkpoint(spec['generator'])
-        exists = osp.isfile(generator)
+        runs = []  # (method, seed, work dir, results folder or None, kept there)
+        for method in args.methods:
+            for seed in args.seeds:
+                dest = osp.join(args.results, task, method, f'seed{seed}') \
+                    if args.results else None
+                kept = dest is not None and kept_run(dest, args.suite)
+                runs.append((method, seed, osp.join(wd, method, f'seed{seed}'), dest, kept))
+        # The suites' GAT entries need the generator; nothing to evaluate, no generator.
+        exists = osp.isfile(generator) or all(kept for *_, kept in runs)
         if not exists:
             run(f'{task}/generator', ['tools/train_generator.py', spec['generator'],
                                       '--work-dir', osp.dirname(generator)])
         self.step(f'{task}/generator', exists)
-        runs = []
-        for method in args.methods:
-            for seed in args.seeds:
-                work_dir = osp.join(wd, method, f'seed{seed}')
-                name = f'{task}/train_{method}_seed{seed}'
-                exists = final_checkpoint(work_dir) is not None
-                if not exists:
-                    run(name, ['tools/train.py', method_config(task, method),
-                               '--work-dir', work_dir, '--cfg-options',
-                               f'randomness.seed={seed}'])
-                    record_machine(work_dir)
-                self.step(name, exists)
-                runs.append((method, seed, work_dir))
+        for method, seed, work_dir, _, kept in runs:
+            name = f'{task}/train_{method}_seed{seed}'
+            config = method_config(task, method)
+            resume = None if kept else training_resume(
+                work_dir, dict(from_checkpoint=None, iterations=max_iters(config)), None,
+                None, False)
+            if resume is not None:
+                run(name, ['tools/train.py', config, '--work-dir', work_dir, '--cfg-options',
+                           f'randomness.seed={seed}', *resume], accumulate=bool(resume))
+                record_machine(work_dir)
+            self.step(name, resume is None)
         dirs, names = [], []
-        for method, seed, work_dir in runs:
+        for method, seed, work_dir, dest, kept in runs:
             suite_dir = osp.join(work_dir, 'robustness')
             name = f'{task}/suite_{method}_seed{seed}'
+            names.append(method)
+            if kept:
+                self.step(name, skipped=True)
+                dirs.append(dest)
+                continue
             code = run(name, ['tools/test.py', method_config(task, method),
                               final_checkpoint(work_dir), '--robustness', args.suite,
                               '--work-dir', suite_dir], accumulate=True,
@@ -176,17 +235,19 @@ class Matrix:
             cost = dict(training_cost(work_dir), method=method, seed=seed,
                         config=method_config(task, method),
                         train_wall_seconds=self.runner.times.get(
-                            f'{task}/train_{method}_seed{seed}'))
-            if args.results:
-                dest = osp.join(args.results, task, method, f'seed{seed}')
+                            f'{task}/train_{method}_seed{seed}'),
+                        generator_sha256=file_sha256(generator))
+            if dest is not None:
                 copy_run(suite_dir, cost, dest)
                 dirs.append(dest)
             else:
                 with open(osp.join(suite_dir, 'training.json'), 'w') as f:
                     json.dump(cost, f, indent=2)
                 dirs.append(suite_dir)
-            names.append(method)
         root = osp.join(args.results, task) if args.results else wd
+        # Every run the report will hold (the results folder's earlier ones included).
+        warn_mixed_generators(sorted(glob.glob(osp.join(root, '*', 'seed*')))
+                              if args.results else dirs)
         report = osp.join(root, 'report.md')
         # The results dir may hold the clean runs of an earlier call (adding methods).
         has_clean = 'clean' in args.methods or (

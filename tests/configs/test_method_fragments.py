@@ -48,7 +48,36 @@ VARIANTS = {
     'configs/pgd/resnet18_pgd_digitscenes-cls.py',
     'configs/shared/resnet18_shared-heap1_digitscenes-cls.py':
     'configs/shared/resnet18_shared_digitscenes-cls.py',
+    **{f'configs/gat/faster-rcnn_r18_{v}_digitscenes.py':
+       'configs/gat/faster-rcnn_r18_gat_digitscenes.py'
+       for v in ('gat-append', 'gat-eps025', 'gat-cycle', 'gat-steps5')},
 }
+#: What each detector GAT variant (claim (a)'s tries) changes in the GAT hook.
+GAT_VARIANT_CHANGES = {
+    'gat-append': dict(mode='append', ratio=1.0),
+    'gat-eps025': {'attack.eps': dict(coarse=0.25, mid=0.25, fine=0.25)},
+    'gat-cycle': {'attack.level_sampling': 'cycle'},
+    'gat-steps5': {'attack.steps': 5},
+}
+
+
+def flat_hook(hook: dict) -> dict:
+    flat = {k: v for k, v in hook.items() if k != 'attack'}
+    flat.update({f'attack.{k}': v for k, v in hook['attack'].items()})
+    return flat
+
+
+@pytest.mark.parametrize('variant', sorted(GAT_VARIANT_CHANGES))
+def test_gat_variant_changes_only_its_setting(variant):
+    base = Config.fromfile(str(REPO / 'configs/gat/faster-rcnn_r18_gat_digitscenes.py'))
+    cfg = Config.fromfile(str(REPO / f'configs/gat/faster-rcnn_r18_{variant}_digitscenes.py'))
+    before = flat_hook(base.custom_hooks[0].to_dict())
+    after = flat_hook(cfg.custom_hooks[0].to_dict())
+    assert before.keys() == after.keys()
+    assert {k: v for k, v in after.items() if before[k] != v} == GAT_VARIANT_CHANGES[variant]
+    rest = [{k: v for k, v in c._cfg_dict.to_dict().items() if k != 'custom_hooks'}
+            for c in (base, cfg)]
+    assert rest[0] == rest[1] and len(cfg.custom_hooks) == len(base.custom_hooks) == 1
 
 
 def test_every_method_config_exists_and_every_fragment_is_used():

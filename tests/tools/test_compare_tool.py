@@ -1,14 +1,17 @@
 """tools/compare.py's matrix (with stand-in tools) and tools/report.py on its results."""
+import hashlib
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
 from test_robustness_tools import load_tool, run_record
 
 
-def fake_tools(tmp_path, calls, seconds_per_iter):
-    """Each tool writes what the real one would; train logs ``time`` per iteration."""
+def fake_tools(tmp_path, calls, seconds_per_iter, stop_at=None):
+    """Each tool writes what the real one would; train logs ``time`` per iteration and
+    saves its config's last iteration (``stop_at``: killed after that many)."""
 
     def fake_run(self, step, cmd, accumulate=False, ok_codes=(0, )):
         calls.append((step, cmd))
@@ -19,13 +22,14 @@ def fake_tools(tmp_path, calls, seconds_per_iter):
         work_dir = args[args.index('--work-dir') + 1] if '--work-dir' in args else None
         if cmd[0] == 'tools/train.py':
             method = args[0].split('/')[1]
+            length = sys.modules['demo'].max_iters(args[0])
             log = os.path.join(work_dir, '20261202_000000', 'vis_data')
             os.makedirs(log, exist_ok=True)
             with open(os.path.join(log, 'scalars.json'), 'w') as f:
                 for i in (1, 2, 3):
                     f.write(json.dumps(dict(iter=i, loss=1.0,
                                             time=seconds_per_iter[method] * i / 2)) + '\n')
-            ckpt = os.path.join(work_dir, 'iter_3.pth')
+            ckpt = os.path.join(work_dir, f'iter_{stop_at or length}.pth')
             open(ckpt, 'w').close()
             with open(os.path.join(work_dir, 'last_checkpoint'), 'w') as f:
                 f.write(ckpt)
@@ -34,6 +38,8 @@ def fake_tools(tmp_path, calls, seconds_per_iter):
             clean = 0.9 if method == 'clean' else 0.8
             record = run_record('classification', 'top-1', f'resnet18_{method}',
                                 dict(clean=('clean', clean), pgd=('attack', 1 - clean)))
+            record.update(complete=True, suite=os.path.abspath(args[args.index(
+                '--robustness') + 1]))
             os.makedirs(os.path.join(work_dir, 'robustness_outcomes'), exist_ok=True)
             Path(work_dir, 'robustness.json').write_text(json.dumps(record))
             open(os.path.join(work_dir, 'robustness_outcomes', 'h.npz'), 'w').close()
@@ -73,6 +79,7 @@ def test_matrix_trains_evaluates_copies_and_reports(tmp_path, monkeypatch, capsy
     assert (run / 'robustness_outcomes' / 'h.npz').is_file()
     cost = json.loads((run / 'training.json').read_text())
     assert cost['seconds_per_iter'] == 0.3 and cost['iterations'] == 3
+    assert cost['generator_sha256'] == hashlib.sha256(b'').hexdigest()
     # the report, made from the results folder alone: seeds grouped, paired with clean,
     # the cost beside the scores
     report = (results / 'classification' / 'report.md').read_text()
@@ -87,12 +94,25 @@ def test_matrix_trains_evaluates_copies_and_reports(tmp_path, monkeypatch, capsy
                               '--out', str(again)])
     assert again.read_text() == report
 
-    # a second run skips what exists and only re-runs suites (which resume) and report
+    # a second run finds every run complete in the results folder: only the report
     calls.clear()
     tool.main(argv)
-    assert not [s for s, _ in calls if '/train_' in s or s.endswith('generator')]
-    assert '[2/10] classification/train_clean_seed0: exists, skipped' in \
-        capsys.readouterr().out
+    assert [s for s, _ in calls] == ['classification/report']
+    out = capsys.readouterr().out
+    assert '[2/10] classification/train_clean_seed0: exists, skipped' in out
+    assert '[6/10] classification/suite_clean_seed0: exists, skipped' in out
+
+    # a fresh machine (no work dirs, no generator) with the results folder: the same
+    calls.clear()
+    shutil.rmtree(wd)
+    (tmp_path / 'g.pth').unlink()
+    tool.main(argv)
+    assert [s for s, _ in calls] == ['classification/report']
+    # without the results folder the kept runs' suites run again (they resume per unit)
+    calls.clear()
+    tool.main(argv[:argv.index('--results')] + argv[argv.index('--results') + 2:])
+    assert [s for s, _ in calls if '/suite_' in s] == [
+        f'classification/suite_{m}_seed{s}' for m in ('clean', 'pgd') for s in (0, 1)]
 
     # a later call adds a variant: only it trains, and the report keeps its clean baseline
     calls.clear()
@@ -112,3 +132,34 @@ def test_matrix_trains_evaluates_copies_and_reports(tmp_path, monkeypatch, capsy
                                      'clean', '--out', str(again)])['markdown']
     assert '| pgd-eps8 | 1 | 0.300 | - |' in text and '| pgd | 2 | 0.300 | 3.00 |' in text
     assert '- pgd-eps8: trained on another machine than the clean runs' in text
+
+
+def test_matrix_continues_a_killed_training_and_names_mixed_generators(
+        tmp_path, monkeypatch, capsys):
+    """A training stopped before its config's max_iters is not taken for done: it
+    continues with --resume; runs evaluated with different generators are named."""
+    tool = load_tool('compare')
+    demo = sys.modules['demo']
+    (tmp_path / 'data').mkdir()
+    (tmp_path / 'data' / 'meta.json').write_text('{}')
+    calls = []
+    monkeypatch.setattr(demo.Demo, 'run',
+                        fake_tools(tmp_path, calls, dict(clean=0.1), stop_at=400))
+    monkeypatch.setattr(tool, 'generator_checkpoint', lambda cfg: str(tmp_path / 'g.pth'))
+    wd, results = tmp_path / 'wd', tmp_path / 'results'
+    argv = ['--tasks', 'classification', '--methods', 'clean', '--seeds', '0',
+            '--work-dir', str(wd), '--results', str(results),
+            '--data-root', str(tmp_path / 'data')]
+    tool.main(argv)  # the training stops at 400 of 1000 iterations
+    calls.clear()
+    monkeypatch.setattr(demo.Demo, 'run', fake_tools(tmp_path, calls, dict(clean=0.1)))
+    (results / 'classification' / 'clean' / 'seed0' / 'robustness.json').unlink()
+    tool.main(argv)
+    train = dict(calls)['classification/train_clean_seed0']
+    assert train[-1] == '--resume'  # continued, not restarted and not skipped
+    assert (wd / 'classification' / 'clean' / 'seed0' / 'iter_1000.pth').is_file()
+    # a second seed evaluated with a retrained (different) generator
+    (tmp_path / 'g.pth').write_text('another generator')
+    tool.main(argv[:argv.index('--seeds') + 1] + ['1'] + argv[argv.index('--seeds') + 2:])
+    out = capsys.readouterr().out
+    assert 'evaluated with different generators' in out and 'seed1' in out
