@@ -34,7 +34,10 @@ runs the suite through ``tools/test.py`` in 1 process (all cores) and through
 ``tools/dist_test.sh`` on N ranks (cores / N threads each), one after the other in
 fresh work dirs, and reports both wall times, the suites' own entry seconds, the ratio
 to perfect scaling ``t_N / (t_1 / N)`` (target <= 1.15) and the entries whose scores
-differ between the two runs.
+differ between the two runs. ``--threads-per-rank T`` gives every process of both runs
+T threads instead, so that the one rank has what each of the N has (as one GPU per
+rank does): the scaling of the suite itself, apart from how well one process uses
+several cores.
 
     python tools/benchmark.py --bootstrap [--bootstrap-images 5000 --replicates 1000]
 
@@ -80,6 +83,9 @@ def parse_args():
     parser.add_argument('--suite', help='--ranks: the robustness suite to run')
     parser.add_argument('--ranks', type=int,
                         help='time the suite on 1 process and on this many ranks')
+    parser.add_argument('--threads-per-rank', type=int,
+                        help='--ranks: threads of every process, the 1-rank run included '
+                        '(default: cores / ranks, i.e. the 1-rank run takes all cores)')
     parser.add_argument('--num-images', type=int,
                         help='--ranks: passed to tools/test.py (every entry this many)')
     parser.add_argument('--steps', type=int, default=3, help='K, PGD steps')
@@ -244,6 +250,8 @@ def ranks_benchmark(args) -> dict:
     import tempfile
     if not (args.config and args.checkpoint and args.suite) or args.ranks < 2:
         raise ConfigError('--ranks N (N >= 2) needs CONFIG, --checkpoint and --suite')
+    if args.threads_per_rank is not None and args.threads_per_rank < 1:
+        raise ConfigError(f'--threads-per-rank must be >= 1, got {args.threads_per_rank}')
     tools = osp.dirname(osp.abspath(__file__))
     cores = os.cpu_count() or 1
     work = tempfile.mkdtemp(prefix='mmgat_ranks_')
@@ -251,7 +259,7 @@ def ranks_benchmark(args) -> dict:
     runs = {}
     try:
         for ranks in (1, args.ranks):
-            threads = str(max(1, cores // ranks))
+            threads = str(args.threads_per_rank or max(1, cores // ranks))
             env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads,
                        PYTHON=sys.executable)
             out = osp.join(work, f'ranks{ranks}')

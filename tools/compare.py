@@ -34,9 +34,7 @@ import hashlib
 import json
 import os
 import os.path as osp
-import platform
 import shutil
-import statistics
 import sys
 import time
 
@@ -48,6 +46,8 @@ from demo import (METHODS, TASKS, Demo, check_method_configs,  # noqa: E402
                   training_resume)
 
 from mmgat.utils.runner_setup import final_checkpoint  # noqa: E402
+from mmgat.utils.training_cost import (record_machine, this_machine,  # noqa: E402,F401
+                                       training_cost)
 
 DEFAULT_SUITE = 'configs/robustness/unseen_digitscenes_demo.py'
 
@@ -70,49 +70,6 @@ def parse_args(argv=None):
                         '(DIR/<task>/<method>/seed<S>/) and report from there')
     parser.add_argument('--data-root', default='data/digitscenes')
     return parser.parse_args(argv)
-
-
-MACHINE_FILE = 'machine.json'
-
-
-def this_machine() -> dict:
-    """What tells machines apart: this boot's id (a fresh machine boots anew), the CPU
-    count and model."""
-    boot = '/proc/sys/kernel/random/boot_id'
-    with open(boot) if osp.isfile(boot) else open(os.devnull) as f:
-        boot_id = f.read().strip() or None
-    return dict(boot_id=boot_id, cpus=os.cpu_count(), processor=platform.processor())
-
-
-def record_machine(work_dir: str) -> None:
-    """Note in a training's work dir the machine that trained it (costs compare only
-    between runs of one machine)."""
-    with open(osp.join(work_dir, MACHINE_FILE), 'w') as f:
-        json.dump(this_machine(), f, indent=2)
-
-
-def training_cost(work_dir: str) -> dict:
-    """Median seconds per iteration (mmengine's logged ``time``) of a training run, and
-    the machine that trained it (None: not recorded)."""
-    logs = sorted(
-        osp.join(work_dir, d, 'vis_data', 'scalars.json') for d in os.listdir(work_dir)
-        if osp.isfile(osp.join(work_dir, d, 'vis_data', 'scalars.json')))
-    times, iters = [], 0
-    for log in logs:
-        with open(log) as f:
-            for line in f:
-                if not line.strip():
-                    continue
-                row = json.loads(line)
-                if 'time' in row and 'loss' in row:
-                    times.append(float(row['time']))
-                    iters = max(iters, int(row.get('iter', 0)))
-    machine = None
-    if osp.isfile(osp.join(work_dir, MACHINE_FILE)):
-        with open(osp.join(work_dir, MACHINE_FILE)) as f:
-            machine = json.load(f)
-    return dict(seconds_per_iter=statistics.median(times) if times else None,
-                iterations=iters, logged_iterations=len(times), machine=machine)
 
 
 def copy_run(suite_dir: str, cost: dict, dest: str) -> None:

@@ -43,6 +43,7 @@ import time
 from mmgat.evaluation import load_suite
 from mmgat.utils.checkpoint_files import LAST_CHECKPOINT, checkpoint_step
 from mmgat.utils.runner_setup import final_checkpoint
+from mmgat.utils.training_cost import record_machine, training_cost
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METHODS = ('clean', 'gat', 'pgd', 'shared', 'localized', 'universal', 'advbn')
@@ -346,6 +347,7 @@ def main(argv=None):
             if resume is not None:
                 demo.run(step, ['tools/train.py', config, '--work-dir', work_dir,
                                 *options, *resume], accumulate=resume == ['--resume'])
+                record_machine(work_dir)
             runs[(method, seed)] = (config, final_checkpoint(work_dir), work_dir)
     clean_run = runs.get(('clean', seeds[0]))
 
@@ -367,6 +369,10 @@ def main(argv=None):
         if code == 3:
             print(f'demo: some suite entries failed for {method} (see '
                   f'{suite_dir}/robustness.md); the report shows the others', flush=True)
+        # The training's cost beside its record (the report's cost table).
+        with open(osp.join(suite_dir, 'training.json'), 'w') as f:
+            json.dump(dict(training_cost(work_dir), method=method, seed=seed, config=config,
+                           start=run_start(work_dir, None)), f, indent=2)
         suite_dirs.append(suite_dir)
         names.append(method)
 

@@ -71,12 +71,21 @@ def test_ranks_benchmark_runs_the_suite_on_one_and_two_ranks(run_tool, tmp_path)
                      "                corruptions=['gaussian_noise'], severities=[2])]\n")
     out = tmp_path / 'ranks.json'
     result = run_tool('benchmark.py', CLS, '--checkpoint', tmp_path / 'train' / 'iter_2.pth',
-                      '--suite', suite, '--ranks', 2, '--out', out)
+                      '--suite', suite, '--ranks', 2, '--threads-per-rank', 1, '--out', out)
     bench = json.loads(out.read_text())
     one, two = bench['runs']
     assert (one['ranks'], two['ranks']) == (1, 2)
+    assert one['threads_per_rank'] == two['threads_per_rank'] == 1
     assert one['wall_seconds'] > 0 and two['entry_seconds'] > 0
     assert bench['wall_over_ideal'] == pytest.approx(
         two['wall_seconds'] / (one['wall_seconds'] / 2))
     assert bench['entries_with_other_scores'] == []  # deterministic entries agree
     assert f"{bench['wall_over_ideal']:.2f} x (1-rank time / 2) wall" in result.stdout
+
+
+def test_ranks_benchmark_refuses_zero_threads(run_tool, tmp_path):
+    result = run_tool('benchmark.py', CLS, '--checkpoint', tmp_path / 'none.pth', '--suite',
+                      tmp_path / 'suite.py', '--ranks', 2, '--threads-per-rank', 0,
+                      check=False)
+    assert result.returncode == 2
+    assert '--threads-per-rank must be >= 1, got 0' in result.stderr

@@ -51,16 +51,23 @@ def fake_tools(tmp_path, calls, seconds_per_iter, stop_at=None):
     return fake_run
 
 
-def test_matrix_trains_evaluates_copies_and_reports(tmp_path, monkeypatch, capsys):
+def matrix_tool(tmp_path, monkeypatch, calls, seconds_per_iter, stop_at=None):
+    """tools/compare.py with stand-in tools, a data root and a generator path in
+    ``tmp_path``; returns (the module, its demo module, work dir, results dir)."""
     tool = load_tool('compare')
     demo = sys.modules['demo']
     (tmp_path / 'data').mkdir()
     (tmp_path / 'data' / 'meta.json').write_text('{}')
-    calls = []
     monkeypatch.setattr(demo.Demo, 'run',
-                        fake_tools(tmp_path, calls, dict(clean=0.1, pgd=0.3)))
+                        fake_tools(tmp_path, calls, seconds_per_iter, stop_at))
     monkeypatch.setattr(tool, 'generator_checkpoint', lambda cfg: str(tmp_path / 'g.pth'))
-    wd, results = tmp_path / 'wd', tmp_path / 'results'
+    return tool, demo, tmp_path / 'wd', tmp_path / 'results'
+
+
+def test_matrix_trains_evaluates_copies_and_reports(tmp_path, monkeypatch, capsys):
+    calls = []
+    tool, demo, wd, results = matrix_tool(tmp_path, monkeypatch, calls,
+                                          dict(clean=0.1, pgd=0.3))
     argv = ['--tasks', 'classification', '--methods', 'clean', 'pgd', '--seeds', '0', '1',
             '--work-dir', str(wd), '--results', str(results),
             '--data-root', str(tmp_path / 'data')]
@@ -138,15 +145,9 @@ def test_matrix_continues_a_killed_training_and_names_mixed_generators(
         tmp_path, monkeypatch, capsys):
     """A training stopped before its config's max_iters is not taken for done: it
     continues with --resume; runs evaluated with different generators are named."""
-    tool = load_tool('compare')
-    demo = sys.modules['demo']
-    (tmp_path / 'data').mkdir()
-    (tmp_path / 'data' / 'meta.json').write_text('{}')
     calls = []
-    monkeypatch.setattr(demo.Demo, 'run',
-                        fake_tools(tmp_path, calls, dict(clean=0.1), stop_at=400))
-    monkeypatch.setattr(tool, 'generator_checkpoint', lambda cfg: str(tmp_path / 'g.pth'))
-    wd, results = tmp_path / 'wd', tmp_path / 'results'
+    tool, demo, wd, results = matrix_tool(tmp_path, monkeypatch, calls, dict(clean=0.1),
+                                          stop_at=400)
     argv = ['--tasks', 'classification', '--methods', 'clean', '--seeds', '0',
             '--work-dir', str(wd), '--results', str(results),
             '--data-root', str(tmp_path / 'data')]

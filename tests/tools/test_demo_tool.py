@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from mmgat.utils.training_cost import this_machine
 from test_robustness_tools import load_tool
 
 
@@ -146,6 +147,12 @@ def test_seeds_train_each_method_per_seed_and_pair_with_clean(tmp_path, monkeypa
         'clean', 'clean', 'gat', 'gat']
     assert report[report.index('--baseline') + 1] == 'clean'
     assert str(wd / 'gat' / 'seed1' / 'robustness') in report
+    # each run's training cost and how it started, beside its suite record (the report's
+    # cost table; costs compare only between runs of one machine)
+    cost = json.loads((wd / 'gat' / 'seed1' / 'robustness' / 'training.json').read_text())
+    assert (cost['method'], cost['seed'], cost['start']) == (
+        'gat', 1, dict(from_checkpoint=None, iterations=300))
+    assert cost['machine'] == this_machine() and cost['seconds_per_iter'] is None  # no log
     # a run stopped before its 300 iterations (here: at 1) continues on the next demo
     seed0 = wd / 'clean' / 'seed0'
     open(seed0 / 'iter_1.pth', 'w').close()
