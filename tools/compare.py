@@ -46,8 +46,7 @@ from demo import (METHODS, TASKS, Demo, check_method_configs,  # noqa: E402
                   training_resume)
 
 from mmgat.utils.runner_setup import final_checkpoint  # noqa: E402
-from mmgat.utils.training_cost import (record_machine, this_machine,  # noqa: E402,F401
-                                       training_cost)
+from mmgat.utils.training_cost import record_machine, training_cost  # noqa: E402
 
 DEFAULT_SUITE = 'configs/robustness/unseen_digitscenes_demo.py'
 
@@ -161,6 +160,7 @@ class Matrix:
             run(f'{task}/generator', ['tools/train_generator.py', spec['generator'],
                                       '--work-dir', osp.dirname(generator)])
         self.step(f'{task}/generator', exists)
+        generator_sha256 = file_sha256(generator)  # what every new suite record used
         for method, seed, work_dir, _, kept in runs:
             name = f'{task}/train_{method}_seed{seed}'
             config = method_config(task, method)
@@ -193,7 +193,7 @@ class Matrix:
                         config=method_config(task, method),
                         train_wall_seconds=self.runner.times.get(
                             f'{task}/train_{method}_seed{seed}'),
-                        generator_sha256=file_sha256(generator))
+                        generator_sha256=generator_sha256)
             if dest is not None:
                 copy_run(suite_dir, cost, dest)
                 dirs.append(dest)

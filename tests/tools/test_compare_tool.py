@@ -6,6 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from mmgat.utils.training_cost import this_machine
 from test_robustness_tools import load_tool, run_record
 
 
@@ -132,7 +133,7 @@ def test_matrix_trains_evaluates_copies_and_reports(tmp_path, monkeypatch, capsy
     # costs compare only between runs of one machine: a run trained elsewhere gets none
     cost_file = results / 'classification' / 'pgd-eps8' / 'seed0' / 'training.json'
     cost = json.loads(cost_file.read_text())
-    assert cost['machine'] == tool.this_machine()
+    assert cost['machine'] == this_machine()
     cost['machine'] = dict(cost['machine'], boot_id='another boot')
     cost_file.write_text(json.dumps(cost))
     text = load_tool('report').main([str(results / 'classification'), '--baseline',
