@@ -48,16 +48,30 @@ VARIANTS = {
     'configs/pgd/resnet18_pgd_digitscenes-cls.py',
     'configs/shared/resnet18_shared-heap1_digitscenes-cls.py':
     'configs/shared/resnet18_shared_digitscenes-cls.py',
+    'configs/pgd/faster-rcnn_r18_pgd-eps8_digitscenes.py':
+    'configs/pgd/faster-rcnn_r18_pgd_digitscenes.py',
+    'configs/pgd/fpn_r18_pgd-eps8_digitscenes.py': 'configs/pgd/fpn_r18_pgd_digitscenes.py',
+    'configs/shared/fpn_r18_shared-heap1_digitscenes.py':
+    'configs/shared/fpn_r18_shared_digitscenes.py',
     **{f'configs/gat/faster-rcnn_r18_{v}_digitscenes.py':
        'configs/gat/faster-rcnn_r18_gat_digitscenes.py'
        for v in ('gat-append', 'gat-eps025', 'gat-cycle', 'gat-steps5')},
 }
-#: What each detector GAT variant (claim (a)'s tries) changes in the GAT hook.
-GAT_VARIANT_CHANGES = {
-    'gat-append': dict(mode='append', ratio=1.0),
-    'gat-eps025': {'attack.eps': dict(coarse=0.25, mid=0.25, fine=0.25)},
-    'gat-cycle': {'attack.level_sampling': 'cycle'},
-    'gat-steps5': {'attack.steps': 5},
+#: What each variant changes in its method's hook: claim (a)'s GAT tries on the detector,
+#: and the controls of claims (b) (heaps of one) and (e) (localized's budget).
+PGD_EPS8 = {'attack.eps': 8 / 255, 'attack.alpha': 2.5 / 255}
+VARIANT_CHANGES = {
+    **{f'configs/gat/faster-rcnn_r18_{name}_digitscenes.py': change for name, change in {
+        'gat-append': dict(mode='append', ratio=1.0),
+        'gat-eps025': {'attack.eps': dict(coarse=0.25, mid=0.25, fine=0.25)},
+        'gat-cycle': {'attack.level_sampling': 'cycle'},
+        'gat-steps5': {'attack.steps': 5},
+    }.items()},
+    'configs/pgd/resnet18_pgd-eps8_digitscenes-cls.py': PGD_EPS8,
+    'configs/pgd/faster-rcnn_r18_pgd-eps8_digitscenes.py': PGD_EPS8,
+    'configs/pgd/fpn_r18_pgd-eps8_digitscenes.py': PGD_EPS8,
+    'configs/shared/resnet18_shared-heap1_digitscenes-cls.py': {'attack.heap_size': 1},
+    'configs/shared/fpn_r18_shared-heap1_digitscenes.py': {'attack.heap_size': 1},
 }
 
 
@@ -67,14 +81,18 @@ def flat_hook(hook: dict) -> dict:
     return flat
 
 
-@pytest.mark.parametrize('variant', sorted(GAT_VARIANT_CHANGES))
-def test_gat_variant_changes_only_its_setting(variant):
-    base = Config.fromfile(str(REPO / 'configs/gat/faster-rcnn_r18_gat_digitscenes.py'))
-    cfg = Config.fromfile(str(REPO / f'configs/gat/faster-rcnn_r18_{variant}_digitscenes.py'))
+def test_every_variant_has_its_change_listed():
+    assert set(VARIANT_CHANGES) == set(VARIANTS)
+
+
+@pytest.mark.parametrize('variant', sorted(VARIANT_CHANGES))
+def test_variant_changes_only_its_setting(variant):
+    base = Config.fromfile(str(REPO / VARIANTS[variant]))
+    cfg = Config.fromfile(str(REPO / variant))
     before = flat_hook(base.custom_hooks[0].to_dict())
     after = flat_hook(cfg.custom_hooks[0].to_dict())
     assert before.keys() == after.keys()
-    assert {k: v for k, v in after.items() if before[k] != v} == GAT_VARIANT_CHANGES[variant]
+    assert {k: v for k, v in after.items() if before[k] != v} == VARIANT_CHANGES[variant]
     rest = [{k: v for k, v in c._cfg_dict.to_dict().items() if k != 'custom_hooks'}
             for c in (base, cfg)]
     assert rest[0] == rest[1] and len(cfg.custom_hooks) == len(base.custom_hooks) == 1
