@@ -46,7 +46,8 @@ from demo import (METHODS, TASKS, Demo, check_method_configs,  # noqa: E402
                   training_resume)
 
 from mmgat.utils.runner_setup import final_checkpoint  # noqa: E402
-from mmgat.utils.training_cost import record_machine, training_cost  # noqa: E402
+from mmgat.utils.training_cost import (TRAINING_FILE, record_machine,  # noqa: E402
+                                       write_training_record)
 
 DEFAULT_SUITE = 'configs/robustness/unseen_digitscenes_demo.py'
 
@@ -71,8 +72,8 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def copy_run(suite_dir: str, cost: dict, dest: str) -> None:
-    """The suite's record, table, outcome files and the training cost, to ``dest``."""
+def copy_run(suite_dir: str, dest: str) -> None:
+    """The suite's record, table and outcome files, to ``dest``."""
     os.makedirs(dest, exist_ok=True)
     shutil.copy2(osp.join(suite_dir, 'robustness.json'), dest)
     if osp.isfile(osp.join(suite_dir, 'robustness.md')):
@@ -81,15 +82,13 @@ def copy_run(suite_dir: str, cost: dict, dest: str) -> None:
     if osp.isdir(outcomes):
         shutil.copytree(outcomes, osp.join(dest, 'robustness_outcomes'),
                         dirs_exist_ok=True)
-    with open(osp.join(dest, 'training.json'), 'w') as f:
-        json.dump(cost, f, indent=2)
 
 
 def kept_run(dest: str, suite: str) -> bool:
     """Whether ``dest`` (a run's folder of ``--results``) holds its training cost and a
     complete suite record of ``suite`` (by file name: the record keeps an absolute path)."""
     record_file = osp.join(dest, 'robustness.json')
-    if not (osp.isfile(record_file) and osp.isfile(osp.join(dest, 'training.json'))):
+    if not (osp.isfile(record_file) and osp.isfile(osp.join(dest, TRAINING_FILE))):
         return False
     with open(record_file) as f:
         record = json.load(f)
@@ -111,7 +110,7 @@ def warn_mixed_generators(dirs: list) -> None:
     """Name the runs whose suites used another generator than the first run's."""
     seen = {}
     for d in dirs:
-        path = osp.join(d, 'training.json')
+        path = osp.join(d, TRAINING_FILE)
         if osp.isfile(path):
             with open(path) as f:
                 sha = json.load(f).get('generator_sha256')
@@ -189,18 +188,14 @@ class Matrix:
                 print(f'compare: some suite entries failed for {method} seed {seed} '
                       f'(see {suite_dir}/robustness.md)', flush=True)
             self.step(name)
-            cost = dict(training_cost(work_dir), method=method, seed=seed,
-                        config=method_config(task, method),
-                        train_wall_seconds=self.runner.times.get(
-                            f'{task}/train_{method}_seed{seed}'),
-                        generator_sha256=generator_sha256)
             if dest is not None:
-                copy_run(suite_dir, cost, dest)
-                dirs.append(dest)
-            else:
-                with open(osp.join(suite_dir, 'training.json'), 'w') as f:
-                    json.dump(cost, f, indent=2)
-                dirs.append(suite_dir)
+                copy_run(suite_dir, dest)
+            folder = suite_dir if dest is None else dest
+            write_training_record(
+                folder, work_dir, method=method, seed=seed, config=method_config(task, method),
+                train_wall_seconds=self.runner.times.get(f'{task}/train_{method}_seed{seed}'),
+                generator_sha256=generator_sha256)
+            dirs.append(folder)
         root = osp.join(args.results, task) if args.results else wd
         # Every run the report will hold (the results folder's earlier ones included).
         warn_mixed_generators(sorted(glob.glob(osp.join(root, '*', 'seed*')))

@@ -43,7 +43,7 @@ import time
 from mmgat.evaluation import load_suite
 from mmgat.utils.checkpoint_files import LAST_CHECKPOINT, checkpoint_step
 from mmgat.utils.runner_setup import final_checkpoint
-from mmgat.utils.training_cost import record_machine, training_cost
+from mmgat.utils.training_cost import record_machine, write_training_record
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METHODS = ('clean', 'gat', 'pgd', 'shared', 'localized', 'universal', 'advbn')
@@ -370,9 +370,8 @@ def main(argv=None):
             print(f'demo: some suite entries failed for {method} (see '
                   f'{suite_dir}/robustness.md); the report shows the others', flush=True)
         # The training's cost beside its record (the report's cost table).
-        with open(osp.join(suite_dir, 'training.json'), 'w') as f:
-            json.dump(dict(training_cost(work_dir), method=method, seed=seed, config=config,
-                           start=run_start(work_dir, None)), f, indent=2)
+        write_training_record(suite_dir, work_dir, method=method, seed=seed, config=config,
+                              start=run_start(work_dir, None))
         suite_dirs.append(suite_dir)
         names.append(method)
 

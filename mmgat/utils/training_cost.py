@@ -7,6 +7,9 @@ import platform
 import statistics
 
 MACHINE_FILE = 'machine.json'
+#: A suite record's companion: what training the evaluated model cost (tools/report.py's
+#: cost table reads it).
+TRAINING_FILE = 'training.json'
 
 
 def this_machine() -> dict:
@@ -47,3 +50,12 @@ def training_cost(work_dir: str) -> dict:
             machine = json.load(f)
     return dict(seconds_per_iter=statistics.median(times) if times else None,
                 iterations=iters, logged_iterations=len(times), machine=machine)
+
+
+def write_training_record(folder: str, work_dir: str, **fields) -> dict:
+    """Write ``folder/training.json``: the cost of the training in ``work_dir`` and
+    ``fields`` (method, seed, config and what the writing tool adds); return it."""
+    record = dict(training_cost(work_dir), **fields)
+    with open(osp.join(folder, TRAINING_FILE), 'w') as f:
+        json.dump(record, f, indent=2)
+    return record
