@@ -77,6 +77,11 @@ def test_ranks_benchmark_runs_the_suite_on_one_and_two_ranks(run_tool, tmp_path)
     assert (one['ranks'], two['ranks']) == (1, 2)
     assert one['threads_per_rank'] == two['threads_per_rank'] == 1
     assert one['wall_seconds'] > 0 and two['entry_seconds'] > 0
+    # start-up (imports, model, gloo) lies outside the suite's own wall time
+    assert 0 < two['suite_wall_seconds'] < two['wall_seconds']
+    assert set(bench['entry_over_ideal']) == {'clean', 'noise'}
+    assert bench['entry_over_ideal']['noise'] == pytest.approx(
+        two['seconds_by_entry']['noise'] / (one['seconds_by_entry']['noise'] / 2))
     assert bench['wall_over_ideal'] == pytest.approx(
         two['wall_seconds'] / (one['wall_seconds'] / 2))
     assert bench['entries_with_other_scores'] == []  # deterministic entries agree
