@@ -34,7 +34,11 @@ runs the suite through ``tools/test.py`` in 1 process (all cores) and through
 ``tools/dist_test.sh`` on N ranks (cores / N threads each), one after the other in
 fresh work dirs, and reports both wall times, the suites' own entry seconds, the ratio
 to perfect scaling ``t_N / (t_1 / N)`` (target <= 1.15) and the entries whose scores
-differ between the two runs. ``--threads-per-rank T`` gives every process of both runs
+differ between the two runs. Each run also keeps the suite's own wall time
+(``suite_wall_seconds``: without the processes' start-up and without the bootstrap
+intervals rank 0 computes at the end, ``intervals_seconds``) and its seconds per entry;
+``entry_over_ideal`` is each entry's ratio to perfect scaling (entries with no time on
+either run are left out). ``--threads-per-rank T`` gives every process of both runs
 T threads instead, so that the one rank has what each of the N has (as one GPU per
 rank does): the scaling of the suite itself, apart from how well one process uses
 several cores.
@@ -282,10 +286,13 @@ def ranks_benchmark(args) -> dict:
             with open(osp.join(out, 'robustness.json')) as f:
                 record = json.load(f)
             # The suite's own wall time leaves out the processes' start-up (imports,
-            # model, checkpoint, gloo); its per-entry seconds show what scales worst.
+            # model, checkpoint, gloo) and the final intervals (rank 0 alone); its
+            # per-entry seconds show what scales worst.
             runs[ranks] = dict(ranks=ranks, threads_per_rank=int(threads),
                                wall_seconds=wall,
                                suite_wall_seconds=record.get('wall_seconds'),
+                               intervals_seconds=(record.get('intervals') or {}).get(
+                                   'seconds'),
                                entry_seconds=record.get('total_seconds'),
                                seconds_by_entry=record.get('seconds') or {},
                                record=record)

@@ -13,8 +13,9 @@ training cost (``training.json``: median seconds per iteration from its log), an
 writes one report per task with ``tools/report.py --baseline clean`` (intervals,
 paired differences, seeds grouped) plus its figure.
 
-With ``--results DIR`` every run's suite record, its per-image outcome files and its
-``training.json`` are copied to ``DIR/<task>/<method>/seed<S>/`` and the report is made
+With ``--results DIR`` every run's suite record and its per-image outcome files are
+copied to ``DIR/<task>/<method>/seed<S>/``, its ``training.json`` written there, and the
+report is made
 from there (``DIR/<task>/report.md``), so that ``python tools/report.py DIR/<task>
 --baseline clean --out report.md`` regenerates it without training anything.
 
