@@ -53,12 +53,15 @@ VARIANTS = {
     'configs/pgd/fpn_r18_pgd-eps8_digitscenes.py': 'configs/pgd/fpn_r18_pgd_digitscenes.py',
     'configs/shared/fpn_r18_shared-heap1_digitscenes.py':
     'configs/shared/fpn_r18_shared_digitscenes.py',
+    'configs/advbn/faster-rcnn_r18_advbn-tau025_digitscenes.py':
+    'configs/advbn/faster-rcnn_r18_advbn_digitscenes.py',
     **{f'configs/gat/faster-rcnn_r18_{v}_digitscenes.py':
        'configs/gat/faster-rcnn_r18_gat_digitscenes.py'
        for v in ('gat-append', 'gat-eps025', 'gat-cycle', 'gat-steps5')},
 }
 #: What each variant changes in its method's hook: claim (a)'s GAT tries on the detector,
-#: and the controls of claims (b) (heaps of one) and (e) (localized's budget).
+#: the controls of claims (b) (heaps of one) and (e) (localized's budget), and AdvBN at
+#: a strength a detector can learn from (claim (c)).
 PGD_EPS8 = {'attack.eps': 8 / 255, 'attack.alpha': 2.5 / 255}
 VARIANT_CHANGES = {
     **{f'configs/gat/faster-rcnn_r18_{name}_digitscenes.py': change for name, change in {
@@ -72,6 +75,7 @@ VARIANT_CHANGES = {
     'configs/pgd/fpn_r18_pgd-eps8_digitscenes.py': PGD_EPS8,
     'configs/shared/resnet18_shared-heap1_digitscenes-cls.py': {'attack.heap_size': 1},
     'configs/shared/fpn_r18_shared-heap1_digitscenes.py': {'attack.heap_size': 1},
+    'configs/advbn/faster-rcnn_r18_advbn-tau025_digitscenes.py': {'attack.tau': 0.25},
 }
 
 

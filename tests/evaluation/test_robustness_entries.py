@@ -13,6 +13,15 @@ from conftest import REPO
 SUITE = str(REPO / 'configs/robustness/unseen_digitscenes.py')
 
 
+def test_advbn_strength_suite_caps_the_papers_steps_at_each_tau():
+    suite = load_suite(str(REPO / 'configs/robustness/advbn_strength_digitscenes.py'))
+    assert suite.names == ['advbn-tau0.1', 'advbn-tau0.25', 'advbn-tau0.5']
+    for entry, tau in zip(suite.entries, (0.1, 0.25, 0.5)):
+        attack, _ = resolve_attack(entry)
+        assert (attack['type'], attack['tau'], attack['steps']) == ('mmgat.AdvBN', tau, 6)
+        assert entry['num_images'] == 24
+
+
 def test_default_suite_lists_every_kind_and_its_attack_files_resolve():
     suite = load_suite(SUITE)
     assert suite.names == [

@@ -15,7 +15,8 @@ def test_every_method_has_a_config_per_task():
     # variants (<method>-<name>, the controls of the evidence matrix) come on top
     variants = [c for c in METHOD_CONFIGS if '-' in Path(c).stem.split('_')[-2]]
     assert sorted(Path(c).stem for c in variants) == [
-        'faster-rcnn_r18_pgd-eps8_digitscenes', 'fpn_r18_pgd-eps8_digitscenes',
+        'faster-rcnn_r18_advbn-tau025_digitscenes', 'faster-rcnn_r18_pgd-eps8_digitscenes',
+        'fpn_r18_pgd-eps8_digitscenes',
         'fpn_r18_shared-heap1_digitscenes', 'resnet18_pgd-eps8_digitscenes-cls',
         'resnet18_shared-heap1_digitscenes-cls']
     assert len(METHOD_CONFIGS) - len(variants) == 12
